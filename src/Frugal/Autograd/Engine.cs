@@ -1,0 +1,79 @@
+using Frugal.Ops;
+using Frugal.Tensors;
+
+namespace Frugal.Autograd;
+
+/// <summary>Reverse-mode sweep over the tape recorded by <see cref="Function.Record"/>.</summary>
+static class Engine
+{
+    public static void Backward(Tensor root, Tensor? gradient)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException("backward: tensor does not require grad (no input of the graph has RequiresGrad = true)");
+        if (gradient == null)
+        {
+            if (root.Numel != 1) throw new ArgumentException($"backward: output of shape {root.Shape} is not a scalar; pass its gradient");
+            gradient = Tensor.Full(root.Shape, 1f, root.Device);
+        }
+        else if (gradient.Shape != root.Shape)
+            throw new ArgumentException($"backward: gradient shape {gradient.Shape} differs from output shape {root.Shape}");
+
+        var order = TopologicalOrder(root);
+        var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = gradient };
+        using var _ = GradMode.NoGrad();
+        foreach (var t in order)
+        {
+            if (!grads.Remove(t, out var g)) continue;
+            if (t.Hooks != null)
+                foreach (var hook in t.Hooks)
+                {
+                    g = hook(g);
+                    if (g.Shape != t.Shape) throw new InvalidOperationException($"hook: returned gradient of shape {g.Shape} for a tensor of shape {t.Shape}");
+                }
+            var fn = t.GradFn;
+            if (fn == null)
+            {
+                t.Grad = t.Grad == null ? g : t.Grad.Add(g);
+                continue;
+            }
+            var inputGrads = fn.Backward(g);
+            if (inputGrads.Length != fn.Inputs.Count)
+                throw new InvalidOperationException($"{fn.GetType().Name}.Backward returned {inputGrads.Length} gradients for {fn.Inputs.Count} inputs");
+            for (int i = 0; i < inputGrads.Length; i++)
+            {
+                var input = fn.Inputs[i];
+                var ig = inputGrads[i];
+                if (ig == null || !input.RequiresGrad) continue;
+                if (ig.Shape != input.Shape)
+                    throw new InvalidOperationException($"{fn.GetType().Name}.Backward: gradient {i} has shape {ig.Shape}, input has {input.Shape}");
+                grads[input] = grads.TryGetValue(input, out var acc) ? acc.Add(ig) : ig;
+            }
+            // Free the graph as we go (PyTorch's retain_graph=False): saved tensors die here.
+            fn.Release();
+            t.GradFn = null;
+        }
+    }
+
+    /// <summary>Tensors reachable from root, each after every tensor that consumes it.</summary>
+    static List<Tensor> TopologicalOrder(Tensor root)
+    {
+        var post = new List<Tensor>();
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance) { root };
+        var stack = new Stack<(Tensor, int)>();
+        stack.Push((root, 0));
+        while (stack.Count > 0)
+        {
+            var (t, next) = stack.Pop();
+            var inputs = t.GradFn?.Inputs;
+            if (inputs != null && next < inputs.Count)
+            {
+                stack.Push((t, next + 1));
+                var child = inputs[next];
+                if (child.RequiresGrad && seen.Add(child)) stack.Push((child, 0));
+            }
+            else post.Add(t);
+        }
+        post.Reverse();
+        return post;
+    }
+}

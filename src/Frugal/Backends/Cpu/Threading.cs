@@ -1,0 +1,32 @@
+namespace Frugal.Backends.Cpu;
+
+/// <summary>
+/// One threading policy for the CPU backend, so BLAS threads and element-wise workers never compete
+/// (PyTorch loses up to 6x on two cores when they do; DESIGN.md). GEMMs run on OpenBLAS's own threads
+/// from the calling thread; element-wise kernels split across cores with Parallel.For only above
+/// <see cref="ParallelThreshold"/> elements, and always between GEMM calls, never during one.
+/// </summary>
+public static class Threading
+{
+    /// <summary>Worker count for both BLAS and element-wise work (FRUGAL_THREADS overrides; default all cores).</summary>
+    public static int Threads { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("FRUGAL_THREADS"), out var t) && t > 0 ? t : Environment.ProcessorCount;
+
+    /// <summary>Below this many elements an element-wise kernel runs on the calling thread: the hand-off costs more than it saves.</summary>
+    public static int ParallelThreshold { get; set; } = 1 << 16;
+
+    /// <summary>Runs body(start, end) over [0, n) in contiguous chunks, in parallel only when n is large.</summary>
+    public static void For(int n, Action<int, int> body, int grain = 0)
+    {
+        int threshold = grain > 0 ? grain : ParallelThreshold;
+        if (Threads == 1 || n < threshold) { body(0, n); return; }
+        int chunks = Math.Min(Threads, (n + threshold / 2 - 1) / (threshold / 2));
+        // Chunk boundaries are multiples of 16 floats so SIMD loops keep full vectors.
+        int size = ((n + chunks - 1) / chunks + 15) & ~15;
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Threads }, c =>
+        {
+            int s = c * size, e = Math.Min(n, s + size);
+            if (s < e) body(s, e);
+        });
+    }
+}

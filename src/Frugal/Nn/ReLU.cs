@@ -1,0 +1,9 @@
+using Frugal.Ops;
+using Frugal.Tensors;
+
+namespace Frugal.Nn;
+
+public sealed class ReLU : Module
+{
+    public override Tensor Forward(Tensor x) => x.Relu();
+}

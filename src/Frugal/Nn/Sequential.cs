@@ -1,0 +1,29 @@
+using Frugal.Tensors;
+
+namespace Frugal.Nn;
+
+/// <summary>Applies children in order; they are named "0", "1", … as in PyTorch.</summary>
+public sealed class Sequential : Module
+{
+    readonly List<Module> _layers = [];
+
+    public Sequential(params Module[] layers)
+    {
+        foreach (var l in layers) Append(l);
+    }
+
+    public Sequential Append(Module layer)
+    {
+        _layers.Add(Child(_layers.Count.ToString(), layer));
+        return this;
+    }
+
+    public IReadOnlyList<Module> Layers => _layers;
+    public Module this[int i] => _layers[i];
+
+    public override Tensor Forward(Tensor x)
+    {
+        foreach (var l in _layers) x = l.Forward(x);
+        return x;
+    }
+}
