@@ -1,0 +1,48 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Frugal.Backends.Cpu;
+using Frugal.Tensors;
+
+namespace Frugal.Cli;
+
+/// <summary>`frugal bench gemm`: GFLOP/s of the engine's GEMM next to OpenBLAS called directly, in one run.</summary>
+static class BenchCommand
+{
+    public static Command Create()
+    {
+        var bench = new Command("bench", "Micro-benchmarks (figures go to docs/RESULTS.md; compare ratios from one run)");
+        var gemm = new Command("gemm", "SGEMM GFLOP/s through Frugal's matmul vs cblas_sgemm called directly, square sizes");
+        var sizes = new Option<int[]>("--sizes") { Description = "Square sizes", DefaultValueFactory = _ => [128, 256, 512, 1024, 2048] };
+        gemm.Options.Add(sizes);
+        gemm.SetAction(p => Cli.Run(() => Gemm(p.GetValue(sizes)!)));
+        bench.Subcommands.Add(gemm);
+        return bench;
+    }
+
+    static unsafe void Gemm(int[] sizes)
+    {
+        Console.WriteLine($"GEMM provider: {CpuBackend.GemmProvider}, threads {Threading.Threads}");
+        Console.WriteLine($"{"n",6} {"frugal GFLOP/s",15} {"direct GFLOP/s",15} {"ratio",7}");
+        foreach (var n in sizes)
+        {
+            var a = Tensor.Randn(new Shape(n, n), new Generator(1));
+            var b = Tensor.Randn(new Shape(n, n), new Generator(2));
+            double flops = 2.0 * n * n * n;
+            int reps = Math.Max(3, (int)(2e10 / flops));
+            // Interleave the two so drifts in machine speed hit both alike.
+            double tFrugal = double.MaxValue, tDirect = double.MaxValue;
+            var c = new float[n * n];
+            for (int round = 0; round < 3; round++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (int r = 0; r < reps; r++) Ops.MatMul.Matmul(a, b);
+                tFrugal = Math.Min(tFrugal, sw.Elapsed.TotalSeconds / reps);
+                sw.Restart();
+                fixed (float* pa = a.Span, pb = b.Span, pc = c)
+                    for (int r = 0; r < reps; r++) OpenBlas.Sgemm(false, false, n, n, n, 1f, pa, n, pb, n, 0f, pc, n);
+                tDirect = Math.Min(tDirect, sw.Elapsed.TotalSeconds / reps);
+            }
+            Console.WriteLine($"{n,6} {flops / tFrugal / 1e9,15:F1} {flops / tDirect / 1e9,15:F1} {tDirect / tFrugal,7:F3}");
+        }
+    }
+}

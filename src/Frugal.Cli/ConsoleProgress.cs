@@ -1,0 +1,59 @@
+using Frugal.Training;
+using Spectre.Console;
+
+namespace Frugal.Cli;
+
+/// <summary>
+/// Live progress of a run: a Spectre.Console bar per epoch with loss and samples/s when the output is a
+/// terminal; plain lines (one per epoch, and every ~10% of an epoch) when it is redirected.
+/// </summary>
+sealed class ConsoleProgress : ITrainingCallback
+{
+    readonly bool _interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+    ProgressTask? _task;
+    ProgressContext? _ctx;
+    int _lastPlain;
+
+    public void Attach(ProgressContext ctx) => _ctx = ctx;
+    public bool Interactive => _interactive;
+
+    public void OnRunStart(TrainOptions o, int startEpoch, int batches) =>
+        Line($"train: model {o.Model}, {o.Epochs} epochs, batch {o.BatchSize}, {batches} batches/epoch, {o.Optimizer} lr {o.LearningRate}, device {o.Device}, GEMM on {Frugal.Backends.Cpu.CpuBackend.GemmProvider}");
+
+    public void OnBatchEnd(int epoch, int batch, int batches, double loss, double sps)
+    {
+        if (_ctx != null)
+        {
+            _task ??= _ctx.AddTask($"epoch {epoch}", maxValue: batches);
+            _task.Value = batch;
+            _task.Description = $"epoch {epoch}  loss {loss:F4}  {sps:F0} samples/s";
+            return;
+        }
+        int decile = batch * 10 / batches;
+        if (decile > _lastPlain && batch < batches)
+        {
+            _lastPlain = decile;
+            Console.WriteLine($"  epoch {epoch} [{batch}/{batches}] loss {loss:F4} {sps:F0} samples/s");
+        }
+    }
+
+    public void OnEvaluate(int epoch)
+    {
+        if (_task != null) _task.Description = $"epoch {epoch}  evaluating…";
+    }
+
+    public void OnEpochEnd(EpochMetrics m)
+    {
+        if (_task != null) { _task.Value = _task.MaxValue; _task.StopTask(); _task = null; }
+        _lastPlain = 0;
+        Line($"epoch {m.Epoch}: train loss {m.TrainLoss:F4}, test loss {m.TestLoss:F4}, test acc {100 * m.TestAccuracy:F2}%, {m.SamplesPerSecond:F0} samples/s, {m.Seconds:F1} s");
+    }
+
+    public void OnMessage(string message) => Line(message);
+
+    void Line(string s)
+    {
+        if (_interactive) AnsiConsole.MarkupLine(Markup.Escape(s));
+        else Console.WriteLine(s);
+    }
+}

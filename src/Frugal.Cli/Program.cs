@@ -1,0 +1,58 @@
+using System.CommandLine;
+using System.Text.Json;
+using Frugal.Cli;
+using Frugal.Training;
+using Spectre.Console;
+
+var root = new RootCommand("frugal: train deep networks with less compute, memory and communication");
+
+// ---- train -------------------------------------------------------------------------------
+var train = new Command("train", "Train a model on Fashion-MNIST (or any MNIST-format data) and write a run folder");
+var config = new Option<FileInfo?>("--config") { Description = "JSON run config (TrainOptions fields); flags given on the command line override it" };
+var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint" };
+train.Options.Add(config);
+train.Options.Add(resume);
+TrainFlags.AddTo(train);
+train.SetAction(parse =>
+{
+    var start = new TrainOptions();
+    if (parse.GetValue(config) is { } cfg)
+    {
+        if (!cfg.Exists) throw new FileNotFoundException($"--config: {cfg.FullName} does not exist");
+        start = JsonSerializer.Deserialize<TrainOptions>(File.ReadAllText(cfg.FullName), RunFolder.Json)
+            ?? throw new InvalidDataException($"--config: {cfg.FullName} is empty");
+    }
+    var options = TrainFlags.Read(parse, start).Validate();
+    return Cli.Run(() =>
+    {
+        var trainer = Trainer.FromOptions(options);
+        var progress = new ConsoleProgress();
+        trainer.Callbacks.Add(progress);
+        if (progress.Interactive)
+            AnsiConsole.Progress().AutoClear(false).HideCompleted(false)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(ctx => { progress.Attach(ctx); trainer.Run(parse.GetValue(resume)); });
+        else trainer.Run(parse.GetValue(resume));
+        if (options.Out != null) Console.WriteLine($"run folder: {options.Out}");
+    });
+});
+root.Subcommands.Add(train);
+
+// ---- eval --------------------------------------------------------------------------------
+var eval = new Command("eval", "Evaluate a model.safetensors checkpoint on the test set");
+var ckpt = new Option<FileInfo>("--checkpoint") { Description = "model.safetensors written by frugal train (or PyTorch with the same keys)", Required = true };
+var evalModel = new Option<string>("--model") { Description = "Model the checkpoint belongs to: mlp, cnn, lenet or resnet", DefaultValueFactory = _ => "cnn" };
+var evalData = new Option<string?>("--data-dir") { Description = "Folder of MNIST-format IDX files (default: Debian's Fashion-MNIST)" };
+var evalDevice = new Option<string>("--device") { Description = "Device: cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
+eval.Options.Add(ckpt); eval.Options.Add(evalModel); eval.Options.Add(evalData); eval.Options.Add(evalDevice);
+eval.SetAction(parse => Cli.Run(() =>
+{
+    var (loss, acc) = Checkpointing.Evaluate(parse.GetValue(ckpt)!.FullName, parse.GetValue(evalModel)!, parse.GetValue(evalData), parse.GetValue(evalDevice)!);
+    Console.WriteLine($"test loss {loss:F4}, test accuracy {100 * acc:F2}%");
+}));
+root.Subcommands.Add(eval);
+
+// ---- bench -------------------------------------------------------------------------------
+root.Subcommands.Add(BenchCommand.Create());
+
+return root.Parse(args).Invoke();

@@ -1,0 +1,34 @@
+using Frugal.Checkpoints;
+using Frugal.Data;
+using Frugal.Models;
+using Frugal.Nn;
+using Frugal.Tensors;
+
+namespace Frugal.Training;
+
+/// <summary>Loading a saved model for evaluation or fine-tuning.</summary>
+public static class Checkpointing
+{
+    /// <summary>Builds <paramref name="model"/> and loads weights from a model.safetensors (or the model part of a checkpoint.safetensors).</summary>
+    public static Module Load(string path, string model, ModelOptions? options = null, Device? device = null)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"--checkpoint: {path} does not exist");
+        var file = SafeTensors.Load(path);
+        var tensors = file.Tensors.Keys.Any(k => k.StartsWith("model.", StringComparison.Ordinal))
+            ? file.Tensors.Where(p => p.Key.StartsWith("model.", StringComparison.Ordinal)).ToDictionary(p => p.Key["model.".Length..], p => p.Value)
+            : file.Tensors.ToDictionary(p => p.Key, p => p.Value);
+        var m = ModelZoo.Build(model, options);
+        try { m.LoadStateDict(tensors); }
+        catch (ArgumentException e) { throw new ArgumentException($"{path}: does not fit model '{model}': {e.Message}", e); }
+        if (device is { } d && d != Device.Cpu) m.To(d);
+        return m;
+    }
+
+    public static (double Loss, double Accuracy) Evaluate(string path, string model, string? dataDir, string device)
+    {
+        var d = Device.Parse(device);
+        var m = Load(path, model, device: d);
+        var (_, test) = FashionMnist.Load(dataDir);
+        return Evaluation.Run(m, new DataLoader(test, 1000, shuffle: false, device: d));
+    }
+}

@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Text.Json;
+using Frugal.Checkpoints;
+using Frugal.Nn;
+using Frugal.Optim;
+using Frugal.Tensors;
+
+namespace Frugal.Training;
+
+/// <summary>
+/// A run's folder: config.json, metrics.jsonl (one object per epoch), a TensorBoard event file,
+/// model.safetensors (loads into the same PyTorch model) and checkpoint.safetensors (model +
+/// optimizer + RNG state for --resume). Every file that a crash could corrupt is written to a temp
+/// file and renamed.
+/// </summary>
+public sealed class RunFolder
+{
+    public string Path { get; }
+    public string MetricsPath => System.IO.Path.Combine(Path, "metrics.jsonl");
+    public string ModelPath => System.IO.Path.Combine(Path, "model.safetensors");
+    public string CheckpointPath => System.IO.Path.Combine(Path, "checkpoint.safetensors");
+    TensorBoardWriter? _events;
+
+    public static readonly JsonSerializerOptions Json = new() { WriteIndented = false, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    public RunFolder(string path)
+    {
+        Path = path;
+        Directory.CreateDirectory(path);
+    }
+
+    public sealed record CheckpointState(int Epoch, ulong[] GeneratorState);
+
+    /// <summary>Writes config.json and rewrites metrics.jsonl to the given (resumed) history.</summary>
+    public void Start(TrainOptions options, IReadOnlyList<EpochMetrics> history)
+    {
+        AtomicWrite(System.IO.Path.Combine(Path, "config.json"), JsonSerializer.Serialize(options, new JsonSerializerOptions(Json) { WriteIndented = true }));
+        AtomicWrite(MetricsPath, string.Concat(history.Select(m => JsonSerializer.Serialize(m, Json) + "\n")));
+        _events?.Dispose();
+        _events = new TensorBoardWriter(Path);
+    }
+
+    public void AppendMetrics(EpochMetrics m)
+    {
+        File.AppendAllText(MetricsPath, JsonSerializer.Serialize(m, Json) + "\n");
+        if (_events == null) return;
+        _events.AddScalar("loss/train", (float)m.TrainLoss, m.Epoch);
+        _events.AddScalar("loss/test", (float)m.TestLoss, m.Epoch);
+        _events.AddScalar("accuracy/test", (float)m.TestAccuracy, m.Epoch);
+        _events.AddScalar("throughput/samples_per_second", (float)m.SamplesPerSecond, m.Epoch);
+        if (m.Extra != null)
+            foreach (var (k, v) in m.Extra)
+                if (v is IConvertible c && double.TryParse(Convert.ToString(c, CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
+                    _events.AddScalar(k, (float)d, m.Epoch);
+        _events.Flush();
+    }
+
+    public IReadOnlyList<EpochMetrics> ReadMetrics(int upToEpoch)
+    {
+        if (!File.Exists(MetricsPath)) return [];
+        var res = new List<EpochMetrics>();
+        foreach (var line in File.ReadLines(MetricsPath))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            var m = JsonSerializer.Deserialize<EpochMetrics>(line, Json)
+                ?? throw new InvalidDataException($"{MetricsPath}: unreadable line '{line}'");
+            if (m.Epoch <= upToEpoch) res.Add(m);
+        }
+        return res;
+    }
+
+    /// <summary>BatchNorm's counter is an int64 in PyTorch; store it so load_state_dict accepts the file.</summary>
+    static bool IsInt64(string key) => key.EndsWith("num_batches_tracked", StringComparison.Ordinal);
+
+    public void SaveCheckpoint(Module model, Optimizer optimizer, int epoch, ulong[] generatorState)
+    {
+        var tensors = model.StateDict().Select(p => ("model." + p.Key, p.Value))
+            .Concat(optimizer.StateDict().Select(p => ("optimizer." + p.Key, p.Value)));
+        var meta = new Dictionary<string, string>
+        {
+            ["epoch"] = epoch.ToString(CultureInfo.InvariantCulture),
+            ["generator"] = string.Join(",", generatorState),
+            ["format"] = "frugal-checkpoint-1",
+        };
+        SafeTensors.Save(CheckpointPath, tensors, meta, k => IsInt64(k));
+        SafeTensors.Save(ModelPath, model.StateDict(), new Dictionary<string, string> { ["epoch"] = meta["epoch"] }, IsInt64);
+    }
+
+    public CheckpointState? LoadCheckpoint(Module model, Optimizer optimizer)
+    {
+        if (!File.Exists(CheckpointPath)) return null;
+        var file = SafeTensors.Load(CheckpointPath);
+        var meta = file.Metadata;
+        if (!meta.TryGetValue("epoch", out var e) || !meta.TryGetValue("generator", out var g))
+            throw new InvalidDataException($"{CheckpointPath}: not a Frugal checkpoint (metadata lacks epoch/generator)");
+        model.LoadStateDict(Section(file.Tensors, "model."));
+        optimizer.LoadStateDict(Section(file.Tensors, "optimizer."));
+        return new CheckpointState(int.Parse(e, CultureInfo.InvariantCulture), g.Split(',').Select(ulong.Parse).ToArray());
+    }
+
+    static Dictionary<string, Tensor> Section(IReadOnlyDictionary<string, Tensor> all, string prefix) =>
+        all.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => p.Key[prefix.Length..], p => p.Value);
+
+    static void AtomicWrite(string path, string text)
+    {
+        var tmp = path + ".tmp";
+        File.WriteAllText(tmp, text);
+        File.Move(tmp, path, overwrite: true);
+    }
+}
