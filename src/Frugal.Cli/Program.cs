@@ -25,6 +25,7 @@ train.SetAction(parse =>
     var options = TrainFlags.Read(parse, start).Validate();
     return Cli.Run(() =>
     {
+        DataInstaller.EnsureFashionMnist(options.DataDir);
         var trainer = Trainer.FromOptions(options);
         var progress = new ConsoleProgress();
         trainer.Callbacks.Add(progress);
