@@ -18,11 +18,14 @@ public static class Threading
     /// <summary>Runs body(start, end) over [0, n) in contiguous chunks, in parallel only when n is large.</summary>
     public static void For(int n, Action<int, int> body, int grain = 0)
     {
-        int threshold = grain > 0 ? grain : ParallelThreshold;
+        // grain = the least work worth a thread, in items; each chunk gets at least half of it.
+        int threshold = Math.Max(2, grain > 0 ? grain : ParallelThreshold);
         if (Threads == 1 || n < threshold) { body(0, n); return; }
         int chunks = Math.Min(Threads, (n + threshold / 2 - 1) / (threshold / 2));
-        // Chunk boundaries are multiples of 16 floats so SIMD loops keep full vectors.
-        int size = ((n + chunks - 1) / chunks + 15) & ~15;
+        int size = (n + chunks - 1) / chunks;
+        // For element ranges (no explicit grain) chunk boundaries are multiples of 16 floats, so SIMD
+        // loops keep full vectors; item ranges (explicit grain: rows, channels) split evenly.
+        if (grain <= 0) size = (size + 15) & ~15;
         Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = Threads }, c =>
         {
             int s = c * size, e = Math.Min(n, s + size);
