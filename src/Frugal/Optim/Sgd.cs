@@ -1,78 +1,69 @@
-using Frugal.Autograd;
-using Frugal.Backends;
 using Frugal.Tensors;
 
 namespace Frugal.Optim;
 
 /// <summary>
-/// SGD as torch.optim.SGD: g ← g + λθ; v ← μv + (1−dampening)g (v = g on the first step);
-/// update d = nesterov ? g + μv : v; θ ← θ − lr·d.
+/// Stochastic gradient descent as torch.optim.SGD: g ← g + λθ; with momentum μ,
+/// b ← g on a parameter's first step, else b ← μb + (1 − dampening)g; d = nesterov ? g + μb : b
+/// (d = g without momentum); θ ← θ − lr·d. One fused backend pass per parameter.
 /// </summary>
 public sealed class Sgd : Optimizer
 {
     public double Momentum { get; }
-    public double WeightDecay { get; }
     public double Dampening { get; }
+    public double WeightDecay { get; }
     public bool Nesterov { get; }
-    readonly Dictionary<Tensor, Tensor> _velocity = new(ReferenceEqualityComparer.Instance);
 
-    public Sgd(IEnumerable<Tensor> parameters, double learningRate, double momentum = 0, double weightDecay = 0,
-               double dampening = 0, bool nesterov = false) : base(parameters, learningRate)
+    public override string Name => "SGD";
+
+    /// <summary>Arguments in torch.optim.SGD's order (params, lr, momentum, dampening, weight_decay, nesterov).</summary>
+    public Sgd(IEnumerable<Tensor> parameters, double learningRate, double momentum = 0, double dampening = 0,
+               double weightDecay = 0, bool nesterov = false) : base(parameters, learningRate)
     {
-        if (momentum < 0) throw new ArgumentException($"SGD: momentum must be ≥ 0, got {momentum}");
-        if (weightDecay < 0) throw new ArgumentException($"SGD: weight decay must be ≥ 0, got {weightDecay}");
-        if (nesterov && (momentum <= 0 || dampening != 0)) throw new ArgumentException("SGD: Nesterov momentum needs momentum > 0 and dampening = 0");
-        Momentum = momentum; WeightDecay = weightDecay; Dampening = dampening; Nesterov = nesterov;
+        NonNegative("momentum", momentum);
+        NonNegative("weight decay", weightDecay);
+        if (!double.IsFinite(dampening)) throw new ArgumentException($"SGD: dampening must be finite, got {dampening}");
+        if (nesterov && (momentum <= 0 || dampening != 0))
+            throw new ArgumentException($"SGD: Nesterov momentum needs momentum > 0 and dampening = 0, got momentum {momentum}, dampening {dampening}");
+        Momentum = momentum; Dampening = dampening; WeightDecay = weightDecay; Nesterov = nesterov;
     }
 
-    /// <summary>Momentum buffers by parameter, for checkpoints.</summary>
-    public IReadOnlyDictionary<Tensor, Tensor> Velocity => _velocity;
+    static readonly string[] _bufferNames = ["momentum_buffer"];
+    protected override IReadOnlyCollection<string> BufferNames => _bufferNames;
 
-    public override void Step()
+    protected override void Update(int index, Tensor param, Tensor grad, int step)
     {
-        using var _ = GradMode.NoGrad();
-        foreach (var p in Parameters)
+        Tensor? velocity = null;
+        bool first = false;
+        if (Momentum != 0)
         {
-            if (p.Grad is not { } grad) continue;
-            var be = p.Backend;
-            var g = grad;
-            if (WeightDecay != 0)
+            // PyTorch creates the buffer as a copy of the first gradient (no dampening on that step).
+            first = FindBuffer(index, "momentum_buffer") is null;
+            velocity = Buffer(index, "momentum_buffer");
+        }
+        param.Backend.SgdStep(param, grad, velocity, LearningRate, Momentum, Dampening, WeightDecay, Nesterov, first);
+    }
+
+    /// <summary>
+    /// The scalar reference of the fused update, element by element in float, in the order of operations
+    /// the backend kernels use (each hyperparameter rounded to float once, as PyTorch does). Tests compare
+    /// every backend's <c>SgdStep</c> against it.
+    /// </summary>
+    public static void Reference(Span<float> param, ReadOnlySpan<float> grad, Span<float> velocity, double lr, double momentum,
+                                 double dampening, double weightDecay, bool nesterov, bool firstStep)
+    {
+        float negLr = (float)-lr, mom = (float)momentum, oneMinusDamp = (float)(1 - dampening), wd = (float)weightDecay;
+        for (int i = 0; i < param.Length; i++)
+        {
+            float g = grad[i];
+            if (weightDecay != 0) g += wd * param[i];
+            if (momentum != 0)
             {
-                g = Tensor.Empty(p.Shape, p.Device);
-                be.Map(UnaryOp.Affine, p, g, (float)WeightDecay, 0);
-                be.Zip(BinaryOp.Add, g, grad, g);
+                float b = firstStep ? g : mom * velocity[i] + oneMinusDamp * g;
+                velocity[i] = b;
+                g = nesterov ? g + mom * b : b;
             }
-            if (Momentum != 0)
-            {
-                if (!_velocity.TryGetValue(p, out var v))
-                {
-                    v = Tensor.Empty(p.Shape, p.Device);
-                    be.Map(UnaryOp.Copy, g, v);
-                    _velocity[p] = v;
-                }
-                else
-                {
-                    be.Map(UnaryOp.Affine, v, v, (float)Momentum, 0);
-                    if (Dampening != 0)
-                    {
-                        var t = Tensor.Empty(p.Shape, p.Device);
-                        be.Map(UnaryOp.Affine, g, t, (float)(1 - Dampening), 0);
-                        be.Zip(BinaryOp.Add, v, t, v);
-                    }
-                    else be.Zip(BinaryOp.Add, v, g, v);
-                }
-                if (Nesterov)
-                {
-                    var t = Tensor.Empty(p.Shape, p.Device);
-                    be.Map(UnaryOp.Affine, v, t, (float)Momentum, 0);
-                    be.Zip(BinaryOp.Add, t, g, t);
-                    g = t;
-                }
-                else g = v;
-            }
-            var step = Tensor.Empty(p.Shape, p.Device);
-            be.Map(UnaryOp.Affine, g, step, (float)-LearningRate, 0);
-            be.Zip(BinaryOp.Add, p, step, p);
+            param[i] += negLr * g;
         }
     }
 }
