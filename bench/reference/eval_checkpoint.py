@@ -1,7 +1,8 @@
 """Loads a Frugal model.safetensors into the PyTorch definition of the same model with
 load_state_dict (strict) and prints the Fashion-MNIST test accuracy.
 
-Usage: /usr/bin/python3 eval_checkpoint.py MODEL model.safetensors [DATA_DIR] [TEST_LIMIT]
+Usage: /usr/bin/python3 eval_checkpoint.py MODEL model.safetensors [DATA_DIR] [TEST_LIMIT] [SIZE]
+SIZE: mlp hidden width (one hidden layer), or cnn/resnet first-stage width (resnet: depth 1); omit for defaults.
 The safetensors file is parsed here with json + struct (the format is an 8-byte header length, a JSON
 header, then raw little-endian data), since the safetensors wheel is not a Debian package."""
 import gzip, json, os, struct, sys
@@ -38,7 +39,15 @@ def main():
     kind, path = sys.argv[1], sys.argv[2]
     d = sys.argv[3] if len(sys.argv) > 3 else "/usr/share/datasets/fashion-mnist"
     limit = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-    model = BUILD[kind]()
+    size = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    if not size:
+        model = BUILD[kind]()
+    elif kind == "mlp":
+        model = BUILD[kind](hidden=(size,))
+    elif kind == "resnet":
+        model = BUILD[kind](width=size, depth=1)
+    else:
+        model = BUILD[kind](width=size)
     model.load_state_dict(load_safetensors(path))
     model.eval()
     name = lambda s: os.path.join(d, s + ".gz") if os.path.exists(os.path.join(d, s + ".gz")) else os.path.join(d, s)

@@ -16,7 +16,6 @@ public sealed partial class CpuBackend
 {
     /// <summary>Items per parallel chunk so that each chunk does about <see cref="Threading.ParallelThreshold"/> element operations.
     /// At least 2: Threading.For halves the grain.</summary>
-    static int Grain(long workPerItem) => (int)Math.Clamp(Threading.ParallelThreshold / Math.Max(1, workPerItem), 2, int.MaxValue);
 
     static void CheckPlanes(string op, Tensor x, Window2d w)
     {
@@ -46,7 +45,7 @@ public sealed partial class CpuBackend
                 int n = item / c, ch = item - n * c;
                 Im2ColPlane(xd, xo + item * hw, w, cd, co + n * imageStride + ch * taps * rowStride, rowStride);
             }
-        }, Grain((long)taps * w.OutH * w.OutW));
+        }, Threading.Grain((long)taps * w.OutH * w.OutW));
     }
 
     /// <summary>
@@ -112,7 +111,7 @@ public sealed partial class CpuBackend
                 int n = item / c, ch = item - n * c;
                 Col2ImPlane(cd, co + n * imageStride + ch * taps * rowStride, rowStride, w, dd, dO + item * hw);
             }
-        }, Grain((long)taps * w.OutH * w.OutW));
+        }, Threading.Grain((long)taps * w.OutH * w.OutW));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -170,7 +169,7 @@ public sealed partial class CpuBackend
         Threading.For(rows, (s, e) =>
         {
             for (int r = s; r < e; r++) yd.AsSpan(yo + r * inner, inner).Fill(vd[vo + r % c]);
-        }, Grain(inner));
+        }, Threading.Grain(inner));
     }
 
     // ---- pooling -------------------------------------------------------------------------------
@@ -220,7 +219,7 @@ public sealed partial class CpuBackend
                     }
                 }
             }
-        }, Grain((long)ohw * w.Taps));
+        }, Threading.Grain((long)ohw * w.Taps));
     }
 
     /// <summary>
@@ -325,7 +324,7 @@ public sealed partial class CpuBackend
                     if (at >= 0) gxd[dst + at] += gyd[gyo + o];
                 }
             }
-        }, Grain(hw + ohw));
+        }, Threading.Grain(hw + ohw));
     }
 
     /// <summary>The divisor of one average-pool window whose in-input taps are [kiLo, kiHi)×[kjLo, kjHi).</summary>
@@ -362,7 +361,7 @@ public sealed partial class CpuBackend
                     }
                 }
             }
-        }, Grain((long)ohw * w.Taps));
+        }, Threading.Grain((long)ohw * w.Taps));
     }
 
     public void AvgPool2dBackward(Tensor gy, Window2d w, bool countIncludePad, Tensor gx)
@@ -396,7 +395,7 @@ public sealed partial class CpuBackend
                     }
                 }
             }
-        }, Grain((long)ohw * w.Taps));
+        }, Threading.Grain((long)ohw * w.Taps));
     }
 
     /// <summary>PyTorch's adaptive bin [⌊i·L/O⌋, ⌈(i+1)·L/O⌉).</summary>
@@ -427,7 +426,7 @@ public sealed partial class CpuBackend
                     }
                 }
             }
-        }, Grain(hw + ohw));
+        }, Threading.Grain(hw + ohw));
     }
 
     public void AdaptiveAvgPool2dBackward(Tensor gy, Tensor gx)
@@ -458,6 +457,6 @@ public sealed partial class CpuBackend
                     }
                 }
             }
-        }, Grain(2L * hw));
+        }, Threading.Grain(2L * hw));
     }
 }

@@ -41,14 +41,14 @@ public sealed partial class CpuBackend
                 fixed (Vector512<float>* pm = masks)
                     for (int o = o0; o < o1; o++)
                         CompressRow(px + xo + (long)o * dim, pm, pc, pi, py + yo + (long)o * k, k);
-            }, Grain(dim));
+            }, Threading.Grain(dim));
             return;
         }
 
         if (blockFloats < MinBlock)
         {
             // Short runs: one gather per row. Rows are independent, so split over outer.
-            int grain = Grain((long)k * inner);
+            int grain = Threading.Grain((long)k * inner);
             Threading.For(outer, (o0, o1) =>
             {
                 fixed (float* px = xd, py = yd)
@@ -82,7 +82,7 @@ public sealed partial class CpuBackend
                 xd.AsSpan(xo + (o * dim + runSrc[r]) * inner, n).CopyTo(yd.AsSpan(yo + (o * k + runDst[r]) * inner, n));
                 if (++r == nRuns) { r = 0; o++; }
             }
-        }, Grain(blockFloats));
+        }, Threading.Grain(blockFloats));
     }
 
     /// <summary>d[j] = s[idx[j]] for j &lt; k, unrolled by four (independent loads keep the pipeline full;
@@ -166,7 +166,7 @@ public sealed partial class CpuBackend
                     var dst = yd.AsSpan(yo + (o * dim + indices[j]) * inner, inner);
                     TensorPrimitives.Add(dst, sd.AsSpan(so + it * inner, inner), dst);
                 }
-            }, Grain(inner));
+            }, Threading.Grain(inner));
             return;
         }
 
@@ -180,7 +180,7 @@ public sealed partial class CpuBackend
                 fixed (Vector512<float>* pm = masks)
                     for (int o = o0; o < o1; o++)
                         ExpandAddRow(ps + so + (long)o * k, pm, pc, pi, py + yo + (long)o * dim, k);
-            }, Grain(dim));
+            }, Threading.Grain(dim));
             return;
         }
 
@@ -210,7 +210,7 @@ public sealed partial class CpuBackend
                         }
                 }
             }
-        }, Grain((long)k * inner));
+        }, Threading.Grain((long)k * inner));
     }
 
     public void Gather(Tensor x, int axis, int[] index, Tensor y)
@@ -237,7 +237,7 @@ public sealed partial class CpuBackend
                 else for (int j = 0; j < last; j++) yd[yb + j] = xd[xb + index[p + j] * step + j];
                 bx = NextRow(ish, xs, axis, c, bx);
             }
-        }, Grain(last));
+        }, Threading.Grain(last));
     }
 
     public void ScatterAdd(Tensor y, int axis, int[] index, Shape indexShape, Tensor src)
@@ -273,16 +273,12 @@ public sealed partial class CpuBackend
         {
             int perLead = rows / indexShape[0];
             Threading.For(indexShape[0], (a0, a1) => Body(a0 * perLead, a1 * perLead),
-                Grain((long)perLead * last));
+                Threading.Grain((long)perLead * last));
         }
         else Body(0, rows);
     }
 
     // ---- helpers ------------------------------------------------------------------------------
-
-    /// <summary>Items per parallel chunk so each chunk holds about ParallelThreshold floats of work. At least 2:
-    /// Threading.For halves the grain and divides by it, so a grain of 1 would divide by zero.</summary>
-    static int Grain(long floatsPerItem) => (int)Math.Max(2, Threading.ParallelThreshold / Math.Max(1, floatsPerItem));
 
     /// <summary>The pointer loops trust these sizes, so a wrong caller must fail here rather than write out of bounds.</summary>
     static void CheckSizes(string op, Tensor a, long aExpected, Tensor b, long bExpected)

@@ -17,18 +17,10 @@ public sealed partial class CpuBackend
     /// <summary>Rows summed in float before the partial sums go into double accumulators.</summary>
     const int FloatBlockRows = 256;
 
-    /// <summary>
-    /// <see cref="Threading.For"/> over <paramref name="n"/> coarse items (rows, channels) that each cost
-    /// about <paramref name="itemCost"/> element operations. Threading.For rounds chunk bounds to multiples
-    /// of 16 elements, which would put up to 16 items in one chunk; counting each item as 16 units keeps
-    /// small item counts balanced under the same policy.
-    /// </summary>
+    /// <summary>Threading.For over <paramref name="n"/> coarse items (rows, channels) of about <paramref name="itemCost"/> work each.</summary>
     static void ForItems(int n, int itemCost, Action<int, int> body)
     {
-        if (n <= 0) return;
-        int grain = Math.Max(1, Threading.ParallelThreshold / Math.Max(1, itemCost));
-        if (n > int.MaxValue / 16 || grain > int.MaxValue / 16) { Threading.For(n, body, Math.Max(2, grain)); return; }
-        Threading.For(n * 16, (s, e) => body(s / 16, e / 16), grain * 16);
+        if (n > 0) Threading.For(n, body, Threading.Grain(itemCost));
     }
 
     // ---- leaky ReLU ------------------------------------------------------------------------

@@ -15,6 +15,10 @@ public static class Threading
     /// <summary>Below this many elements an element-wise kernel runs on the calling thread: the hand-off costs more than it saves.</summary>
     public static int ParallelThreshold { get; set; } = 1 << 16;
 
+    /// <summary>The grain for items (rows, channels, images) that each cost <paramref name="workPerItem"/> element
+    /// operations: enough items per chunk to make about <see cref="ParallelThreshold"/> work.</summary>
+    public static int Grain(long workPerItem) => (int)Math.Clamp(ParallelThreshold / Math.Max(1, workPerItem), 2, int.MaxValue);
+
     /// <summary>Runs body(start, end) over [0, n) in contiguous chunks, in parallel only when n is large.</summary>
     public static void For(int n, Action<int, int> body, int grain = 0)
     {

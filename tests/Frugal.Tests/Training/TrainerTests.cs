@@ -1,0 +1,108 @@
+using Frugal.Checkpoints;
+using Frugal.Models;
+using Frugal.Training;
+
+namespace Frugal.Tests.Training;
+
+public class TrainerTests : IDisposable
+{
+    readonly string _dir = Path.Combine(Path.GetTempPath(), "frugal-trainer-" + Guid.NewGuid().ToString("N")[..8]);
+    public void Dispose() { if (Directory.Exists(_dir)) Directory.Delete(_dir, true); }
+
+    static readonly Frugal.Data.ImageDataset Train = SyntheticImages.Make(512, 4, 1);
+    static readonly Frugal.Data.ImageDataset Test = SyntheticImages.Make(200, 4, 2);
+
+    static TrainOptions Small(string? outDir, int epochs = 3) => new()
+    {
+        Model = "mlp", ModelOptions = new ModelOptions(Hidden: [32]), Epochs = epochs, BatchSize = 32,
+        LearningRate = 0.05, Seed = 3, Out = outDir,
+    };
+
+    [Fact]
+    public void Run_learns_and_writes_the_run_folder()
+    {
+        var history = new Trainer(Small(_dir), Train, Test).Run();
+        Assert.Equal(3, history.Count);
+        Assert.True(history[^1].TestAccuracy > 0.95, $"accuracy {history[^1].TestAccuracy}");
+        Assert.True(history[^1].TrainLoss < history[0].TrainLoss);
+        foreach (var f in new[] { "config.json", "metrics.jsonl", "model.safetensors", "checkpoint.safetensors" })
+            Assert.True(File.Exists(Path.Combine(_dir, f)), f);
+        Assert.Single(Directory.GetFiles(_dir, "events.out.tfevents.*"));
+        var lines = File.ReadAllLines(Path.Combine(_dir, "metrics.jsonl"));
+        Assert.Equal(3, lines.Length);
+        foreach (var key in new[] { "\"epoch\"", "\"train_loss\"", "\"test_loss\"", "\"test_accuracy\"", "\"samples_per_second\"", "\"seconds\"" })
+            Assert.Contains(key, lines[0]);
+        var model = SafeTensors.Load(Path.Combine(_dir, "model.safetensors"));
+        Assert.Equal(["1.weight", "1.bias", "3.weight", "3.bias"], model.Tensors.Keys.ToArray());
+    }
+
+    [Fact]
+    public void Resume_after_a_kill_reproduces_the_uninterrupted_metrics()
+    {
+        var full = new Trainer(Small(Path.Combine(_dir, "full")), Train, Test).Run();
+        var killedDir = Path.Combine(_dir, "killed");
+        new Trainer(Small(killedDir, epochs: 1), Train, Test).Run();      // "killed" after epoch 1
+        var resumed = new Trainer(Small(killedDir), Train, Test).Run(resume: true);
+        Assert.Equal(3, resumed.Count);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(full[i].TrainLoss, resumed[i].TrainLoss);
+            Assert.Equal(full[i].TestLoss, resumed[i].TestLoss);
+            Assert.Equal(full[i].TestAccuracy, resumed[i].TestAccuracy);
+        }
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(killedDir, "metrics.jsonl")).Length);
+    }
+
+    sealed class Poison(Trainer t) : ITrainingCallback
+    {
+        public void OnEpochEnd(EpochMetrics m)
+        {
+            if (m.Epoch == 1) t.Model.Parameters().First().CopyFrom(Frugal.Tensors.Tensor.Full(t.Model.Parameters().First().Shape, float.NaN));
+        }
+    }
+
+    [Fact]
+    public void Nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint()
+    {
+        var t = new Trainer(Small(_dir), Train, Test);
+        t.Callbacks.Add(new Poison(t));
+        var ex = Assert.Throws<TrainingDivergedException>(() => t.Run());
+        Assert.Contains("epoch 2", ex.Message);
+        Assert.Contains("NaN", ex.Message);
+        var ckpt = SafeTensors.Load(Path.Combine(_dir, "checkpoint.safetensors"));
+        Assert.Equal("1", ckpt.Metadata["epoch"]);
+        Assert.All(ckpt.Tensors.Values, v => Assert.All(v.ToArray(), x => Assert.True(float.IsFinite(x))));
+        Assert.Single(File.ReadAllLines(Path.Combine(_dir, "metrics.jsonl")));
+    }
+
+    [Fact]
+    public void Bad_options_name_the_flag()
+    {
+        Assert.Contains("--model", Assert.Throws<ArgumentException>(() => (Small(null) with { Model = "vgg" }).Validate()).Message);
+        Assert.Contains("--epochs", Assert.Throws<ArgumentException>(() => (Small(null) with { Epochs = 0 }).Validate()).Message);
+        Assert.Contains("--batch-size", Assert.Throws<ArgumentException>(() => new Trainer(Small(null) with { BatchSize = 10_000 }, Train, Test)).Message);
+    }
+
+    [Fact]
+    public void Loader_is_deterministic_per_epoch_and_differs_between_epochs()
+    {
+        var l = new Frugal.Data.DataLoader(Train, 32, shuffle: true, seed: 5);
+        Assert.Equal(l.Order(1), l.Order(1));
+        Assert.NotEqual(l.Order(1), l.Order(2));
+        var a = l.Epoch(1).Select(b => b.Labels).ToList();
+        var b = l.Epoch(1, skip: 3).Select(b => b.Labels).ToList();
+        Assert.Equal(a.Skip(3), b);
+    }
+
+    [Fact]
+    public void Models_have_pytorch_state_dict_keys_and_sizes()
+    {
+        var cnn = ModelZoo.Build("cnn").StateDict();
+        Assert.Equal("0.weight", cnn[0].Key);
+        Assert.Equal(new Frugal.Tensors.Shape(32, 1, 3, 3), cnn[0].Value.Shape);
+        Assert.Contains(cnn, p => p.Key == "1.num_batches_tracked");
+        Assert.Contains(cnn, p => p.Key == "15.weight" && p.Value.Shape == new Frugal.Tensors.Shape(256, 3136));
+        Assert.Equal(1_863_690, ModelZoo.Build("mlp").Parameters().Sum(p => p.Numel));   // 784·1024+1024 + 1024·1024+1024 + 1024·10+10
+        Assert.Contains(ModelZoo.Build("resnet").StateDict(), p => p.Key == "4.0.downsample.1.running_var");
+    }
+}
