@@ -16,6 +16,14 @@ static class BenchCommand
         gemm.Options.Add(sizes);
         gemm.SetAction(p => Cli.Run(() => Gemm(p.GetValue(sizes)!)));
         bench.Subcommands.Add(gemm);
+
+        var step = new Command("step", "Time training steps of a model on random data: forward, backward and optimizer per step, with a per-op breakdown and GC counts");
+        var model = new Option<string>("--model") { Description = "mlp, cnn, lenet or resnet", DefaultValueFactory = _ => "cnn" };
+        var batch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 128 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps (after 3 warm-up steps)", DefaultValueFactory = _ => 20 };
+        step.Options.Add(model); step.Options.Add(batch); step.Options.Add(steps);
+        step.SetAction(p => Cli.Run(() => StepBench.Run(p.GetValue(model)!, p.GetValue(batch), p.GetValue(steps))));
+        bench.Subcommands.Add(step);
         return bench;
     }
 

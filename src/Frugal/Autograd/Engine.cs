@@ -36,7 +36,9 @@ static class Engine
                 t.Grad = t.Grad == null ? g : t.Grad.Add(g);
                 continue;
             }
+            long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
             var inputGrads = fn.Backward(g);
+            if (Profiler.Enabled) Profiler.Add("backward " + fn.GetType().Name, t0);
             if (inputGrads.Length != fn.Inputs.Count)
                 throw new InvalidOperationException($"{fn.GetType().Name}.Backward returned {inputGrads.Length} gradients for {fn.Inputs.Count} inputs");
             for (int i = 0; i < inputGrads.Length; i++)

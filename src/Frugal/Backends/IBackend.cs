@@ -15,6 +15,9 @@ public partial interface IBackend
     /// <summary>A new buffer of <paramref name="length"/> floats, zero-filled.</summary>
     Storage Allocate(int length);
 
+    /// <summary>A new buffer whose contents are unspecified: for outputs a kernel overwrites entirely.</summary>
+    Storage AllocateUninitialized(int length);
+
     void Upload(ReadOnlySpan<float> source, Storage destination, int offset);
     void Download(Storage source, int offset, Span<float> destination);
 

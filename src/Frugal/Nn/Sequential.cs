@@ -23,7 +23,12 @@ public sealed class Sequential : Module
 
     public override Tensor Forward(Tensor x)
     {
-        foreach (var l in _layers) x = l.Forward(x);
+        foreach (var l in _layers)
+        {
+            long t0 = Autograd.Profiler.Enabled && l is not Sequential ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+            x = l.Forward(x);
+            if (t0 != 0) Autograd.Profiler.Add("forward " + l.GetType().Name, t0);
+        }
         return x;
     }
 }

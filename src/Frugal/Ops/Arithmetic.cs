@@ -19,7 +19,7 @@ public static class Arithmetic
     public static Tensor Neg(this Tensor x) => x.Affine(-1, 0);
 
     /// <summary>A fresh output for an op, on the input's device.</summary>
-    internal static Tensor NewLike(Tensor like, Shape? shape = null) => Tensor.Empty(shape ?? like.Shape, like.Device);
+    internal static Tensor NewLike(Tensor like, Shape? shape = null) => Tensor.Uninitialized(shape ?? like.Shape, like.Device);
 
     internal static void SameDevice(string op, Tensor a, Tensor b)
     {

@@ -80,7 +80,7 @@ public static class MatMul
             if (b != null && (b.Rank != 1 || b.Shape[0] != w.Shape[0]))
                 throw new ArgumentException($"linear: bias {b.Shape} does not match weight {w.Shape} (expected [{w.Shape[0]}])");
             Arithmetic.SameDevice("linear", x, w);
-            var y = Tensor.Empty(new Shape(x.Shape[0], w.Shape[0]), x.Device);
+            var y = Tensor.Uninitialized(new Shape(x.Shape[0], w.Shape[0]), x.Device);
             if (b != null)
             {
                 // Broadcast the bias into y, then accumulate the GEMM on top (beta = 1): one pass fewer.
@@ -96,8 +96,8 @@ public static class MatMul
         public override Tensor?[] Backward(Tensor g)
         {
             Tensor? gx = null, gw = null, gb = null;
-            if (_x.RequiresGrad) { gx = Tensor.Empty(_x.Shape, g.Device); Gemm(g, false, _w, false, gx); }      // dX = dY·W
-            if (_w.RequiresGrad) { gw = Tensor.Empty(_w.Shape, g.Device); Gemm(g, true, _x, false, gw); }      // dW = dYᵀ·X
+            if (_x.RequiresGrad) { gx = Tensor.Uninitialized(_x.Shape, g.Device); Gemm(g, false, _w, false, gx); }      // dX = dY·W
+            if (_w.RequiresGrad) { gw = Tensor.Uninitialized(_w.Shape, g.Device); Gemm(g, true, _x, false, gw); }      // dW = dYᵀ·X
             if (_hasBias && Inputs[2].RequiresGrad) gb = g.SumTo(new Shape(g.Shape[1]));                       // db = Σ_N dY
             return _hasBias ? [gx, gw, gb] : [gx, gw];
         }

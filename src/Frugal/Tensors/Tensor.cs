@@ -128,10 +128,19 @@ public sealed partial class Tensor
 
     // ---- factories -------------------------------------------------------------------------
 
+    /// <summary>A zero-filled tensor (as <see cref="Zeros(Shape, Device?)"/>).</summary>
     public static Tensor Empty(Shape shape, Device? device = null)
     {
         var backend = BackendRegistry.Get(device ?? Device.Cpu);
         return new Tensor(shape, backend.Allocate(shape.Numel));
+    }
+
+    /// <summary>A tensor with unspecified contents, for op outputs that a kernel overwrites entirely
+    /// (saves the zero-fill; <see cref="Empty"/> is zero-filled).</summary>
+    public static Tensor Uninitialized(Shape shape, Device? device = null)
+    {
+        var backend = BackendRegistry.Get(device ?? Device.Cpu);
+        return new Tensor(shape, backend.AllocateUninitialized(shape.Numel));
     }
 
     public static Tensor Zeros(params int[] shape) => Empty(new Shape(shape));

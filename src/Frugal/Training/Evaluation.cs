@@ -23,6 +23,7 @@ public static class Evaluation
                 var pred = logits.ArgMax(1);
                 for (int i = 0; i < pred.Length; i++) if (pred[i] == batch.Labels[i]) correct++;
                 seen += batch.Size;
+                Backends.Cpu.BufferPool.Recycle();
             }
         }
         model.Train(wasTraining);

@@ -66,6 +66,8 @@ public sealed class Trainer
                 Say($"resume: continuing {_run.Path} after epoch {state.Epoch}");
             }
         }
+        // Reuse activation and gradient buffers across steps on this thread (see BufferPool).
+        using var pool = Backends.Cpu.BufferPool.Enable();
         _run?.Start(Options, history);
         foreach (var cb in Callbacks) cb.OnRunStart(Options, start, TrainLoader.Count);
         for (int epoch = start; epoch <= Options.Epochs; epoch++)
@@ -106,6 +108,8 @@ public sealed class Trainer
                     (_run != null ? $" (the checkpoint of the last completed epoch in {_run.Path} is kept)" : "") +
                     ". Try a lower --lr or --clip-grad-norm.");
             Optimizer.Step();
+            loss = logits = null!;
+            Backends.Cpu.BufferPool.Recycle();
             lossSum += l * batch.Size;
             seen += batch.Size;
             b++;

@@ -20,7 +20,9 @@ public sealed partial class CpuBackend : IBackend
     /// <summary>Where GEMMs go: "OpenBLAS (libopenblas.so.0)" or the managed fallback.</summary>
     public static string GemmProvider => OpenBlas.Available ? $"OpenBLAS ({OpenBlas.LoadedFrom})" : "managed SIMD fallback";
 
-    public Storage Allocate(int length) => new CpuStorage(new float[length], length);
+    public Storage Allocate(int length) => BufferPool.Allocate(length, zero: true);
+
+    public Storage AllocateUninitialized(int length) => BufferPool.Allocate(length, zero: false);
 
     internal static float[] Data(Tensor t) => ((CpuStorage)t.Storage).Data;
     internal static Span<float> Span(Tensor t) => Data(t).AsSpan(t.Offset, t.Numel);
