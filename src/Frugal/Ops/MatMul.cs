@@ -80,7 +80,8 @@ public static class MatMul
             if (b != null && (b.Rank != 1 || b.Shape[0] != w.Shape[0]))
                 throw new ArgumentException($"linear: bias {b.Shape} does not match weight {w.Shape} (expected [{w.Shape[0]}])");
             Arithmetic.SameDevice("linear", x, w);
-            var y = Tensor.Uninitialized(new Shape(x.Shape[0], w.Shape[0]), x.Device);
+            // With a bias, y must start at zero: the bias is added into it before the GEMM accumulates.
+            var y = b != null ? Tensor.Empty(new Shape(x.Shape[0], w.Shape[0]), x.Device) : Tensor.Uninitialized(new Shape(x.Shape[0], w.Shape[0]), x.Device);
             if (b != null)
             {
                 // Broadcast the bias into y, then accumulate the GEMM on top (beta = 1): one pass fewer.
