@@ -1,4 +1,5 @@
 using Frugal.Backends.Cpu;
+using Frugal.Ops;
 using Frugal.Tensors;
 
 namespace Frugal.Tests.Backends;
