@@ -24,6 +24,13 @@ static class BenchCommand
         step.Options.Add(model); step.Options.Add(batch); step.Options.Add(steps);
         step.SetAction(p => Cli.Run(() => StepBench.Run(p.GetValue(model)!, p.GetValue(batch), p.GetValue(steps))));
         bench.Subcommands.Add(step);
+
+        var conv = new Command("conv", "Forward and backward time (best of --reps) of the reference CNN's conv layers");
+        var convBatch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 128 };
+        var reps = new Option<int>("--reps") { Description = "Timed repetitions per layer", DefaultValueFactory = _ => 5 };
+        conv.Options.Add(convBatch); conv.Options.Add(reps);
+        conv.SetAction(p => Cli.Run(() => ConvBench.Run(p.GetValue(convBatch), p.GetValue(reps))));
+        bench.Subcommands.Add(conv);
         return bench;
     }
 

@@ -30,6 +30,45 @@ public class PyTorchInteropTests(ITestOutputHelper output) : IDisposable
         catch (Exception) { return false; }
     }
 
+    static string RunPython(ITestOutputHelper output, params string[] args)
+    {
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        string stdout = p.StandardOutput.ReadToEnd(), stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        output.WriteLine(stdout + stderr);
+        Assert.True(p.ExitCode == 0, $"{args[0]} failed: {stderr}");
+        return stdout;
+    }
+
+    /// <summary>Same weights, same batch: Frugal's loss and every parameter gradient match PyTorch's (train mode,
+    /// so batch norm uses batch statistics). Catches any op whose forward or backward departs from PyTorch.</summary>
+    [Theory]
+    [InlineData("mlp", 64)]
+    [InlineData("cnn", 8)]
+    [InlineData("lenet", 0)]
+    [InlineData("resnet", 8)]
+    public void Loss_and_gradients_match_pytorch(string model, int size)
+    {
+        Assert.True(TorchAvailable(), "PyTorch is not importable by /usr/bin/python3: apt-get install python3-torch");
+        Directory.CreateDirectory(_dir);
+        var options = model switch { "mlp" => new Frugal.Models.ModelOptions(Hidden: [size]), "lenet" => new(), "resnet" => new(Width: size, Depth: 1), _ => new(Width: size) };
+        var m = Frugal.Models.ModelZoo.Build(model, options, seed: 4);
+        var g = new Frugal.Tensors.Generator(9);
+        var x = Frugal.Tensors.Tensor.Randn(new Frugal.Tensors.Shape(16, 1, 28, 28), g);
+        var y = Enumerable.Range(0, 16).Select(_ => g.NextInt(10)).ToArray();
+        string Path_(string f) => Path.Combine(_dir, f);
+        Frugal.Checkpoints.SafeTensors.Save(Path_("w.safetensors"), m.StateDict(), isInt64: k => k.EndsWith("num_batches_tracked"));
+        Frugal.Checkpoints.SafeTensors.Save(Path_("b.safetensors"), [("x", x), ("y", Frugal.Tensors.Tensor.FromArray(y.Select(v => (float)v).ToArray(), 16))]);
+        var loss = Frugal.Ops.Losses.CrossEntropy(m.Forward(x), y);
+        loss.Backward();
+        Frugal.Checkpoints.SafeTensors.Save(Path_("g.safetensors"), m.NamedParameters().Select(p => (p.Name, p.Parameter.Grad!)).Append(("loss", loss.Detach())));
+        var stdout = RunPython(output, RepoFile("bench/reference/grad_parity.py"), model, size.ToString(), Path_("w.safetensors"), Path_("b.safetensors"), Path_("g.safetensors"));
+        double diff = double.Parse(stdout.Trim().Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(diff < 1e-3, $"{model}: largest relative difference to PyTorch {diff:G3}");
+    }
+
     [Theory]
     [InlineData("mlp")]
     [InlineData("cnn")]
