@@ -8,7 +8,7 @@ header, then raw little-endian data), since the safetensors wheel is not a Debia
 import gzip, json, os, struct, sys
 import numpy as np, torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from models import BUILD
+from models import build
 
 DTYPES = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64, "I32": torch.int32}
 
@@ -39,15 +39,7 @@ def main():
     kind, path = sys.argv[1], sys.argv[2]
     d = sys.argv[3] if len(sys.argv) > 3 else "/usr/share/datasets/fashion-mnist"
     limit = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-    size = int(sys.argv[5]) if len(sys.argv) > 5 else 0
-    if not size:
-        model = BUILD[kind]()
-    elif kind == "mlp":
-        model = BUILD[kind](hidden=(size,))
-    elif kind == "resnet":
-        model = BUILD[kind](width=size, depth=1)
-    else:
-        model = BUILD[kind](width=size)
+    model = build(kind, int(sys.argv[5]) if len(sys.argv) > 5 else 0)
     model.load_state_dict(load_safetensors(path))
     model.eval()
     name = lambda s: os.path.join(d, s + ".gz") if os.path.exists(os.path.join(d, s + ".gz")) else os.path.join(d, s)

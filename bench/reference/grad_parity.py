@@ -5,17 +5,10 @@ import os, sys
 import torch, torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from eval_checkpoint import load_safetensors
-from models import BUILD
+from models import build
 
 kind, size = sys.argv[1], int(sys.argv[2])
-if not size:
-    model = BUILD[kind]()
-elif kind == "mlp":
-    model = BUILD[kind](hidden=(size,))
-elif kind == "resnet":
-    model = BUILD[kind](width=size, depth=1)
-else:
-    model = BUILD[kind](width=size)
+model = build(kind, size)
 model.load_state_dict(load_safetensors(sys.argv[3]))
 batch, frugal = load_safetensors(sys.argv[4]), load_safetensors(sys.argv[5])
 model.train()

@@ -47,3 +47,15 @@ def resnet(width=16, depth=2, classes=10):
 
 
 BUILD = {"mlp": mlp, "cnn": cnn, "lenet": lenet, "resnet": resnet}
+
+
+def build(kind, size=0):
+    """The model by name; size (if non-zero) is the mlp's one hidden width, or the cnn/resnet first-stage
+    width (resnet then has one block per stage): the small variants Frugal's tests use."""
+    if not size:
+        return BUILD[kind]()
+    if kind == "mlp":
+        return mlp(hidden=(size,))
+    if kind == "resnet":
+        return resnet(width=size, depth=1)
+    return BUILD[kind](width=size)

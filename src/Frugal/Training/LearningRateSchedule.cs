@@ -1,19 +1,22 @@
+using Frugal.Optim;
+
 namespace Frugal.Training;
 
-/// <summary>The learning rate at an optimisation step, from the run options (pure function of the step, so resume needs no state).</summary>
+/// <summary>The run's learning-rate schedule, per optimisation step, built from the options out of the
+/// Optim schedules (pure functions of the step, so a resumed run needs no schedule state).</summary>
 public static class LearningRateSchedule
 {
-    public static double At(TrainOptions o, int step, int stepsPerEpoch)
+    public static ILrSchedule Create(TrainOptions o, int stepsPerEpoch)
     {
-        double epoch = (double)step / stepsPerEpoch;
-        double lr = o.Schedule switch
+        int warmup = (int)Math.Round(o.WarmupEpochs * stepsPerEpoch);
+        int total = Math.Max(1, o.Epochs * stepsPerEpoch - warmup);
+        ILrSchedule main = o.Schedule switch
         {
-            // Cosine annealing to 0 over the run (PyTorch's CosineAnnealingLR closed form, T_max = all steps).
-            "cosine" => 0.5 * o.LearningRate * (1 + Math.Cos(Math.PI * step / Math.Max(1.0, o.Epochs * stepsPerEpoch))),
-            "step" => o.LearningRate * Math.Pow(o.StepGamma, Math.Floor(epoch / o.StepEpochs)),
-            _ => o.LearningRate,
+            // Annealed to 0 over the steps after warm-up (PyTorch's CosineAnnealingLR, T_max = those steps).
+            "cosine" => new CosineAnnealing(o.LearningRate, total),
+            "step" => new StepLR(o.LearningRate, Math.Max(1, o.StepEpochs * stepsPerEpoch), o.StepGamma),
+            _ => new Constant(o.LearningRate),
         };
-        if (o.WarmupEpochs > 0 && epoch < o.WarmupEpochs) lr *= (step + 1) / (o.WarmupEpochs * stepsPerEpoch);
-        return lr;
+        return warmup > 0 ? new LinearWarmup(warmup, main) : main;
     }
 }

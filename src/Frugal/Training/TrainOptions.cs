@@ -22,7 +22,7 @@ public sealed record TrainOptions
     public double WeightDecay { get; init; } = 5e-4;
     /// <summary>constant, step, or cosine (per optimisation step).</summary>
     public string Schedule { get; init; } = "constant";
-    /// <summary>Linear learning-rate warm-up over this many epochs.</summary>
+    /// <summary>Linear learning-rate warm-up over this many epochs (from lr/3, as PyTorch's LinearLR), then the schedule.</summary>
     public double WarmupEpochs { get; init; }
     /// <summary>step schedule: multiply by <see cref="StepGamma"/> every <see cref="StepEpochs"/> epochs.</summary>
     public int StepEpochs { get; init; } = 30;

@@ -90,13 +90,14 @@ public sealed class Trainer
     {
         Model.Train();
         int batches = TrainLoader.Count, step = (epoch - 1) * batches;
+        var schedule = LearningRateSchedule.Create(Options, batches);
         double lossSum = 0;
         long seen = 0;
         var sw = Stopwatch.StartNew();
         int b = 0;
         foreach (var batch in TrainLoader.Epoch(epoch))
         {
-            Optimizer.LearningRate = LearningRateSchedule.At(Options, step++, batches);
+            Optimizer.LearningRate = schedule.LearningRate(step++);
             var logits = Model.Forward(batch.Images);
             var loss = logits.CrossEntropy(batch.Labels, Options.LabelSmoothing);
             Optimizer.ZeroGrad();

@@ -106,3 +106,21 @@ public class TrainerTests : IDisposable
         Assert.Contains(ModelZoo.Build("resnet").StateDict(), p => p.Key == "4.0.downsample.1.running_var");
     }
 }
+
+public class LearningRateScheduleTests
+{
+    [Fact]
+    public void Options_map_to_the_optim_schedules()
+    {
+        var o = new TrainOptions { LearningRate = 0.1, Epochs = 10 };
+        Assert.Equal(0.1, LearningRateSchedule.Create(o, 100).LearningRate(999));
+        var cos = LearningRateSchedule.Create(o with { Schedule = "cosine" }, 100);
+        Assert.Equal(0.05, cos.LearningRate(500), 12);
+        var step = LearningRateSchedule.Create(o with { Schedule = "step", StepEpochs = 3, StepGamma = 0.5 }, 100);
+        Assert.Equal(0.1, step.LearningRate(299), 12);
+        Assert.Equal(0.05, step.LearningRate(300), 12);
+        var warm = LearningRateSchedule.Create(o with { WarmupEpochs = 1 }, 100);
+        Assert.Equal(0.1 / 3, warm.LearningRate(0), 12);
+        Assert.Equal(0.1, warm.LearningRate(100), 12);
+    }
+}
