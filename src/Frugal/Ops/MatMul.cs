@@ -34,7 +34,7 @@ public static class MatMul
             if (k != k2 || (a.Rank == 3 && b.Rank == 3 && batchA != batchB))
                 throw new ArgumentException($"matmul: shapes {a.Shape} and {b.Shape} do not match (inner {k} vs {k2})");
             int batch = Math.Max(batchA, batchB);
-            var y = Tensor.Empty(a.Rank == 3 || b.Rank == 3 ? new Shape(batch, m, n) : new Shape(m, n), a.Device);
+            var y = Tensor.Uninitialized(a.Rank == 3 || b.Rank == 3 ? new Shape(batch, m, n) : new Shape(m, n), a.Device);   // beta = 0 overwrites
             a.Backend.Gemm(false, false, m, n, k, 1f, a, 0, k, a.Rank == 3 ? m * k : 0, b, 0, n, b.Rank == 3 ? k * n : 0,
                 0f, y, 0, n, m * n, batch);
             if (NeedsGrad(a, b)) { _a = a; _b = b; }
