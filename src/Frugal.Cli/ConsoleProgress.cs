@@ -44,7 +44,13 @@ sealed class ConsoleProgress : ITrainingCallback
 
     public void OnEpochEnd(EpochMetrics m)
     {
-        if (_task != null) { _task.Value = _task.MaxValue; _task.StopTask(); _task = null; }
+        if (_task != null)
+        {
+            _task.Description = $"epoch {m.Epoch}  loss {m.TrainLoss:F4}  test acc {100 * m.TestAccuracy:F2}%  {m.SamplesPerSecond:F0} samples/s";
+            _task.Value = _task.MaxValue;
+            _task.StopTask();
+            _task = null;
+        }
         _lastPlain = 0;
         Line($"epoch {m.Epoch}: train loss {m.TrainLoss:F4}, test loss {m.TestLoss:F4}, test acc {100 * m.TestAccuracy:F2}%, {m.SamplesPerSecond:F0} samples/s, {m.Seconds:F1} s");
     }

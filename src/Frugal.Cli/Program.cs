@@ -13,18 +13,20 @@ var resume = new Option<bool>("--resume") { Description = "Continue the run in -
 train.Options.Add(config);
 train.Options.Add(resume);
 TrainFlags.AddTo(train);
-train.SetAction(parse =>
-{
-    var start = new TrainOptions();
-    if (parse.GetValue(config) is { } cfg)
+train.SetAction(parse => Cli.Run(() =>
     {
-        if (!cfg.Exists) throw new FileNotFoundException($"--config: {cfg.FullName} does not exist");
-        start = JsonSerializer.Deserialize<TrainOptions>(File.ReadAllText(cfg.FullName), RunFolder.Json)
-            ?? throw new InvalidDataException($"--config: {cfg.FullName} is empty");
-    }
-    var options = TrainFlags.Read(parse, start).Validate();
-    return Cli.Run(() =>
-    {
+        var start = new TrainOptions();
+        if (parse.GetValue(config) is { } cfg)
+        {
+            if (!cfg.Exists) throw new FileNotFoundException($"--config: {cfg.FullName} does not exist");
+            try
+            {
+                start = JsonSerializer.Deserialize<TrainOptions>(File.ReadAllText(cfg.FullName), RunFolder.Json)
+                    ?? throw new InvalidDataException($"--config: {cfg.FullName} is empty");
+            }
+            catch (JsonException e) { throw new InvalidDataException($"--config: {cfg.FullName}: {e.Message}", e); }
+        }
+        var options = TrainFlags.Read(parse, start).Validate();
         DataInstaller.EnsureFashionMnist(options.DataDir);
         var trainer = Trainer.FromOptions(options);
         var progress = new ConsoleProgress();
@@ -35,20 +37,19 @@ train.SetAction(parse =>
                 .Start(ctx => { progress.Attach(ctx); trainer.Run(parse.GetValue(resume)); });
         else trainer.Run(parse.GetValue(resume));
         if (options.Out != null) Console.WriteLine($"run folder: {options.Out}");
-    });
-});
+    }));
 root.Subcommands.Add(train);
 
 // ---- eval --------------------------------------------------------------------------------
 var eval = new Command("eval", "Evaluate a model.safetensors checkpoint on the test set");
 var ckpt = new Option<FileInfo>("--checkpoint") { Description = "model.safetensors written by frugal train (or PyTorch with the same keys)", Required = true };
-var evalModel = new Option<string>("--model") { Description = "Model the checkpoint belongs to: mlp, cnn, lenet or resnet", DefaultValueFactory = _ => "cnn" };
+var evalModel = new Option<string?>("--model") { Description = "Model the checkpoint belongs to: mlp, cnn, lenet or resnet (default: from config.json beside the checkpoint, else cnn)" };
 var evalData = new Option<string?>("--data-dir") { Description = "Folder of MNIST-format IDX files (default: Debian's Fashion-MNIST)" };
 var evalDevice = new Option<string>("--device") { Description = "Device: cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
 eval.Options.Add(ckpt); eval.Options.Add(evalModel); eval.Options.Add(evalData); eval.Options.Add(evalDevice);
 eval.SetAction(parse => Cli.Run(() =>
 {
-    var (loss, acc) = Checkpointing.Evaluate(parse.GetValue(ckpt)!.FullName, parse.GetValue(evalModel)!, parse.GetValue(evalData), parse.GetValue(evalDevice)!);
+    var (loss, acc) = Checkpointing.Evaluate(parse.GetValue(ckpt)!.FullName, parse.GetValue(evalModel), parse.GetValue(evalData), parse.GetValue(evalDevice)!);
     Console.WriteLine($"test loss {loss:F4}, test accuracy {100 * acc:F2}%");
 }));
 root.Subcommands.Add(eval);

@@ -24,10 +24,18 @@ public static class Checkpointing
         return m;
     }
 
-    public static (double Loss, double Accuracy) Evaluate(string path, string model, string? dataDir, string device)
+    /// <summary>Evaluates a checkpoint on the test set. The model and its sizes come from the run's config.json
+    /// beside the checkpoint when there is one; <paramref name="model"/>, if given, must agree with it.</summary>
+    public static (double Loss, double Accuracy) Evaluate(string path, string? model, string? dataDir, string device)
     {
         var d = Device.Parse(device);
-        var m = Load(path, model, device: d);
+        var config = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "config.json");
+        TrainOptions? run = null;
+        if (File.Exists(config))
+            run = System.Text.Json.JsonSerializer.Deserialize<TrainOptions>(File.ReadAllText(config), RunFolder.Json);
+        if (run != null && model != null && model != run.Model)
+            throw new ArgumentException($"--model {model}: the run's {config} says the checkpoint is a '{run.Model}'");
+        var m = Load(path, model ?? run?.Model ?? "cnn", run?.ModelOptions, d);
         var (_, test) = FashionMnist.Load(dataDir);
         return Evaluation.Run(m, new DataLoader(test, 1000, shuffle: false, device: d));
     }
