@@ -80,12 +80,13 @@ public static class MatMul
             if (b != null && (b.Rank != 1 || b.Shape[0] != w.Shape[0]))
                 throw new ArgumentException($"linear: bias {b.Shape} does not match weight {w.Shape} (expected [{w.Shape[0]}])");
             Arithmetic.SameDevice("linear", x, w);
-            // With a bias, y must start at zero: the bias is added into it before the GEMM accumulates.
-            var y = b != null ? Tensor.Empty(new Shape(x.Shape[0], w.Shape[0]), x.Device) : Tensor.Uninitialized(new Shape(x.Shape[0], w.Shape[0]), x.Device);
+            var y = Tensor.Uninitialized(new Shape(x.Shape[0], w.Shape[0]), x.Device);
             if (b != null)
             {
-                // Broadcast the bias into y, then accumulate the GEMM on top (beta = 1): one pass fewer.
-                x.Backend.Zip(Backends.BinaryOp.Add, y, b, y);
+                // Copy the bias into every row of y (source stride 0), then accumulate the GEMM on top (beta = 1):
+                // the bias costs one memcpy pass instead of a separate add over the output.
+                int outF = w.Shape[0];
+                x.Backend.CopyBlocks(b, 0, 0, y, 0, outF, outF, x.Shape[0]);
                 Gemm(x, false, w, true, y, accumulate: true);
             }
             else Gemm(x, false, w, true, y);
