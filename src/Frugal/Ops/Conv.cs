@@ -100,7 +100,8 @@ public static class Conv
             _win = win; _groups = groups; _hasBias = b != null;
             int n = x.Shape[0], c = x.Shape[1], cout = w.Shape[0], s = win.OutH * win.OutW;
             int cg = c / groups, coutG = cout / groups, kg = cg * win.Taps, k = c * win.Taps;
-            var y = Tensor.Empty(new Shape(n, cout, win.OutH, win.OutW), x.Device);
+            // Every path below writes all of y (bias fill + beta = 1, beta = 0, or the permute), so no zero-fill.
+            var y = Tensor.Uninitialized(new Shape(n, cout, win.OutH, win.OutW), x.Device);
             var be = x.Backend;
             // With a bias the GEMM output starts as the broadcast bias and the GEMMs accumulate onto it (beta = 1): no extra pass.
             float beta = b != null ? 1 : 0;

@@ -49,13 +49,19 @@ public sealed class BufferPool
         _current._freshBytes = 0;
     }
 
+    /// <summary>Fill every uninitialized allocation with NaN, so an op that reads memory it did not write shows
+    /// up as NaN instead of passing by luck on fresh (zero) pages. The test suite turns this on.</summary>
+    public static bool PoisonUninitialized { get; set; }
+
     /// <summary>A storage of <paramref name="length"/> floats; zero-filled when <paramref name="zero"/>.</summary>
     internal static CpuStorage Allocate(int length, bool zero)
     {
         var pool = _current;
-        if (pool == null || length < MinLength)
-            return new CpuStorage(zero ? new float[length] : GC.AllocateUninitializedArray<float>(length), length);
-        return pool.Take(length, zero);
+        var storage = pool == null || length < MinLength
+            ? new CpuStorage(zero ? new float[length] : GC.AllocateUninitializedArray<float>(length), length)
+            : pool.Take(length, zero);
+        if (!zero && PoisonUninitialized) storage.Data.AsSpan(0, length).Fill(float.NaN);
+        return storage;
     }
 
     CpuStorage Take(int length, bool zero)
