@@ -15,7 +15,7 @@ public static class Checkpointing
         if (!File.Exists(path)) throw new FileNotFoundException($"--checkpoint: {path} does not exist");
         var file = SafeTensors.Load(path);
         var tensors = file.Tensors.Keys.Any(k => k.StartsWith("model.", StringComparison.Ordinal))
-            ? file.Tensors.Where(p => p.Key.StartsWith("model.", StringComparison.Ordinal)).ToDictionary(p => p.Key["model.".Length..], p => p.Value)
+            ? RunFolder.Section(file.Tensors, "model.")
             : file.Tensors.ToDictionary(p => p.Key, p => p.Value);
         var m = ModelZoo.Build(model, options);
         try { m.LoadStateDict(tensors); }

@@ -50,8 +50,8 @@ public sealed class RunFolder
         _events.AddScalar("throughput/samples_per_second", (float)m.SamplesPerSecond, m.Epoch);
         if (m.Extra != null)
             foreach (var (k, v) in m.Extra)
-                if (v is IConvertible c && double.TryParse(Convert.ToString(c, CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture, out var d))
-                    _events.AddScalar(k, (float)d, m.Epoch);
+                if (v is double or float or int or long)
+                    _events.AddScalar(k, (float)Convert.ToDouble(v, CultureInfo.InvariantCulture), m.Epoch);
         _events.Flush();
     }
 
@@ -70,7 +70,7 @@ public sealed class RunFolder
     }
 
     /// <summary>BatchNorm's counter is an int64 in PyTorch; store it so load_state_dict accepts the file.</summary>
-    static bool IsInt64(string key) => key.EndsWith("num_batches_tracked", StringComparison.Ordinal);
+    internal static bool IsInt64(string key) => key.EndsWith("num_batches_tracked", StringComparison.Ordinal);
 
     public void SaveCheckpoint(Module model, Optimizer optimizer, int epoch, ulong[] generatorState)
     {
@@ -82,7 +82,7 @@ public sealed class RunFolder
             ["generator"] = string.Join(",", generatorState),
             ["format"] = "frugal-checkpoint-1",
         };
-        SafeTensors.Save(CheckpointPath, tensors, meta, k => IsInt64(k));
+        SafeTensors.Save(CheckpointPath, tensors, meta, IsInt64);
         SafeTensors.Save(ModelPath, model.StateDict(), new Dictionary<string, string> { ["epoch"] = meta["epoch"] }, IsInt64);
     }
 
@@ -98,7 +98,8 @@ public sealed class RunFolder
         return new CheckpointState(int.Parse(e, CultureInfo.InvariantCulture), g.Split(',').Select(ulong.Parse).ToArray());
     }
 
-    static Dictionary<string, Tensor> Section(IReadOnlyDictionary<string, Tensor> all, string prefix) =>
+    /// <summary>The tensors whose keys start with <paramref name="prefix"/>, keyed without it.</summary>
+    internal static Dictionary<string, Tensor> Section(IReadOnlyDictionary<string, Tensor> all, string prefix) =>
         all.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => p.Key[prefix.Length..], p => p.Value);
 
     static void AtomicWrite(string path, string text)

@@ -23,6 +23,7 @@ public sealed class Trainer
     public List<ITrainingCallback> Callbacks { get; } = [];
     readonly RunFolder? _run;
     readonly Device _device;
+    readonly ILrSchedule _schedule;
 
     public Trainer(TrainOptions options, ImageDataset train, ImageDataset test)
     {
@@ -38,6 +39,7 @@ public sealed class Trainer
         TestLoader = new DataLoader(test.Take(options.TestLimit), 1000, shuffle: false, device: _device);
         if (TrainLoader.Count == 0)
             throw new ArgumentException($"--batch-size {options.BatchSize} is larger than the {TrainLoader.Data.Count} training examples");
+        _schedule = LearningRateSchedule.Create(options, TrainLoader.Count);
         if (options.Out != null) _run = new RunFolder(options.Out);
     }
 
@@ -90,14 +92,13 @@ public sealed class Trainer
     {
         Model.Train();
         int batches = TrainLoader.Count, step = (epoch - 1) * batches;
-        var schedule = LearningRateSchedule.Create(Options, batches);
         double lossSum = 0;
         long seen = 0;
         var sw = Stopwatch.StartNew();
         int b = 0;
         foreach (var batch in TrainLoader.Epoch(epoch))
         {
-            Optimizer.LearningRate = schedule.LearningRate(step++);
+            Optimizer.LearningRate = _schedule.LearningRate(step++);
             var logits = Model.Forward(batch.Images);
             var loss = logits.CrossEntropy(batch.Labels, Options.LabelSmoothing);
             Optimizer.ZeroGrad();
@@ -109,6 +110,8 @@ public sealed class Trainer
                     (_run != null ? $" (the checkpoint of the last completed epoch in {_run.Path} is kept)" : "") +
                     ". Try a lower --lr or --clip-grad-norm.");
             Optimizer.Step();
+            // Unoptimised (tier-0) JIT code keeps locals alive to the end of the method; drop the graph
+            // explicitly so the collection in Recycle frees this step's buffers for the next step.
             loss = logits = null!;
             Backends.Cpu.BufferPool.Recycle();
             lossSum += l * batch.Size;

@@ -59,7 +59,7 @@ public class PyTorchInteropTests(ITestOutputHelper output) : IDisposable
         var x = Frugal.Tensors.Tensor.Randn(new Frugal.Tensors.Shape(16, 1, 28, 28), g);
         var y = Enumerable.Range(0, 16).Select(_ => g.NextInt(10)).ToArray();
         string Path_(string f) => Path.Combine(_dir, f);
-        Frugal.Checkpoints.SafeTensors.Save(Path_("w.safetensors"), m.StateDict(), isInt64: k => k.EndsWith("num_batches_tracked"));
+        Frugal.Checkpoints.SafeTensors.Save(Path_("w.safetensors"), m.StateDict(), isInt64: RunFolder.IsInt64);
         Frugal.Checkpoints.SafeTensors.Save(Path_("b.safetensors"), [("x", x), ("y", Frugal.Tensors.Tensor.FromArray(y.Select(v => (float)v).ToArray(), 16))]);
         var loss = Frugal.Ops.Losses.CrossEntropy(m.Forward(x), y);
         loss.Backward();
@@ -87,16 +87,7 @@ public class PyTorchInteropTests(ITestOutputHelper output) : IDisposable
         };
         var m = new Trainer(opts, train, test).Run()[0];
         var hidden = model == "mlp" ? "64" : "8";
-        var psi = new ProcessStartInfo("/usr/bin/python3")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true,
-            ArgumentList = { RepoFile("bench/reference/eval_checkpoint.py"), model, Path.Combine(_dir, "model.safetensors"), dataDir, "1000", hidden },
-        };
-        using var p = Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd(), stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        output.WriteLine(stdout + stderr);
-        Assert.True(p.ExitCode == 0, $"eval_checkpoint.py failed: {stderr}");
+        var stdout = RunPython(output, RepoFile("bench/reference/eval_checkpoint.py"), model, Path.Combine(_dir, "model.safetensors"), dataDir, "1000", hidden);
         double torchAcc = double.Parse(stdout.Trim().Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
         output.WriteLine($"frugal {m.TestAccuracy:F4}, pytorch {torchAcc:F4}");
         // Same weights, same data: predictions differ only where float rounding flips a near-tie.

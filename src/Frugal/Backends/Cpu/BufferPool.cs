@@ -80,10 +80,8 @@ public sealed class BufferPool
         {
             array = GC.AllocateUninitializedArray<float>(length);
             _freshBytes += 4L * length;
-            if (!zero) { var s0 = new CpuStorage(array, length); list.Add((new WeakReference<CpuStorage>(s0), array)); return s0; }
-            Array.Clear(array);
         }
-        else if (zero) Array.Clear(array);
+        if (zero) Array.Clear(array);
         var s = new CpuStorage(array, length);
         list.Add((new WeakReference<CpuStorage>(s), array));
         return s;
