@@ -66,6 +66,20 @@ static class TrainFlags
             (o, v) => o with { ModelOptions = o.ModelOptions with { Width = v } }),
         new Flag<int>("--depth", "resnet: residual blocks per stage (0 = default 2)", o => o.ModelOptions.Depth,
             (o, v) => o with { ModelOptions = o.ModelOptions with { Depth = v } }),
+        new Flag<double>("--grad-prune", "Prune neural gradients of conv/linear outputs to this sparsity, e.g. 0.85 (0 = off)", o => o.GradPrune, (o, v) => o with { GradPrune = v }),
+        new Flag<string>("--grad-prune-mode", "Gradient pruning: stochastic (unbiased), deterministic (threshold) or topk", o => o.GradPruneMode, (o, v) => o with { GradPruneMode = v }),
+        new Flag<string>("--grad-prune-alloc", "Per-layer sparsity: uniform, or cosine (cosine-similarity floors, same global sparsity)", o => o.GradPruneAlloc, (o, v) => o with { GradPruneAlloc = v }),
+        new Flag<double>("--cos-floor", "cosine allocation: minimum cosine similarity of protected layers", o => o.CosFloor, (o, v) => o with { CosFloor = v }),
+        new Flag<double>("--grad-prune-max-sparsity", "cosine allocation: cap on any layer's sparsity", o => o.GradPruneMaxSparsity, (o, v) => o with { GradPruneMaxSparsity = v }),
+        new Flag<string>("--grad-prune-schedule", "Thresholds: step (re-estimated every step) or epoch (reference code: dense half epoch, then per-epoch)", o => o.GradPruneSchedule, (o, v) => o with { GradPruneSchedule = v }),
+        new Flag<string?>("--grad-format", "Low-bit FP neural gradients: fpN (exponent bits fitted), eXmY, e4m3fn (default: off)", o => o.GradFormat, (o, v) => o with { GradFormat = v }),
+        new Flag<string>("--grad-rounding", "Low-bit gradients: nearest (even) or stochastic rounding", o => o.GradRounding, (o, v) => o with { GradRounding = v }),
+        new Flag<string>("--grad-scale", "Low-bit gradients: layer (per-layer scale 2^(-mean log2|g|-3)) or global", o => o.GradScale, (o, v) => o with { GradScale = v }),
+        new Flag<string?>("--approx", "Column-row sampling in conv/linear layers: crs, bernoulli or topk (default: exact)", o => o.Approx, (o, v) => o with { Approx = v }),
+        new Flag<double>("--keep", "Column-row sampling: fraction of columns/channels kept", o => o.Keep, (o, v) => o with { Keep = v }),
+        new Flag<string>("--approx-mode", "Column-row sampling: forward, backward or hybrid", o => o.ApproxMode, (o, v) => o with { ApproxMode = v }),
+        new Flag<int>("--approx-min-k", "Column-row sampling: keep at least this many columns", o => o.ApproxMinK, (o, v) => o with { ApproxMinK = v }),
+        new Flag<string?>("--approx-layers", "Column-row sampling: layer names, comma-separated, or all (default: all but the first and the classifier)", o => o.ApproxLayers, (o, v) => o with { ApproxLayers = v }),
     ];
 
     public static void AddTo(Command command)

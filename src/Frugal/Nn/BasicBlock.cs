@@ -10,9 +10,9 @@ namespace Frugal.Nn;
 /// </summary>
 public sealed class BasicBlock : Module
 {
-    readonly Conv2d _conv1, _conv2;
-    readonly BatchNorm2d _bn1, _bn2;
-    readonly Sequential? _downsample;
+    Module _conv1, _conv2;
+    readonly Module _bn1, _bn2;
+    readonly Module? _downsample;
 
     public BasicBlock(int inChannels, int outChannels, int stride = 1, Generator? generator = null)
     {
@@ -28,9 +28,16 @@ public sealed class BasicBlock : Module
 
     public override Tensor Forward(Tensor x)
     {
-        var h = _bn1.Forward(_conv1.Forward(x)).Relu();
-        h = _bn2.Forward(_conv2.Forward(h));
-        var skip = _downsample?.Forward(x) ?? x;
+        var h = _bn1.Call(_conv1.Call(x)).Relu();
+        h = _bn2.Call(_conv2.Call(h));
+        var skip = _downsample?.Call(x) ?? x;
         return (h + skip).Relu();
+    }
+
+    protected override void OnChildReplaced(string name, Module replacement)
+    {
+        if (name == "conv1") _conv1 = replacement;
+        else if (name == "conv2") _conv2 = replacement;
+        else throw new ArgumentException($"BasicBlock: replacing child '{name}' is not supported (conv1, conv2 are)");
     }
 }

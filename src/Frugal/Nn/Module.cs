@@ -16,7 +16,24 @@ public abstract class Module
 
     public abstract Tensor Forward(Tensor input);
 
-    public Tensor Call(Tensor input) => Forward(input);
+    List<Func<Module, Tensor, Tensor>>? _forwardHooks;
+
+    /// <summary>Runs <see cref="Forward"/>, then the forward hooks in registration order. Containers call their
+    /// children through this, so a hook sees every call of the layer inside any model.</summary>
+    public Tensor Call(Tensor input)
+    {
+        var y = Forward(input);
+        if (_forwardHooks != null)
+            foreach (var hook in _forwardHooks) y = hook(this, y);
+        return y;
+    }
+
+    /// <summary>Registers a hook that sees, and may replace, this module's output (PyTorch's
+    /// register_forward_hook). Gradient methods use it to hook the neural gradient of a layer's output.</summary>
+    public void RegisterForwardHook(Func<Module, Tensor, Tensor> hook) => (_forwardHooks ??= []).Add(hook);
+
+    /// <summary>Removes every forward hook of this module.</summary>
+    public void ClearForwardHooks() => _forwardHooks = null;
 
     /// <summary>Registers a parameter (gradients on) under <paramref name="name"/>.</summary>
     protected Tensor Parameter(string name, Tensor value)
@@ -42,6 +59,20 @@ public abstract class Module
     }
 
     public IEnumerable<(string Name, Module Module)> NamedChildren() => _children;
+
+    /// <summary>Puts <paramref name="replacement"/> where the child <paramref name="name"/> was (PyTorch's
+    /// setattr(parent, name, module)); approximate layers swap themselves in for exact ones this way.</summary>
+    public void ReplaceChild(string name, Module replacement)
+    {
+        int i = _children.FindIndex(c => c.Name == name);
+        if (i < 0) throw new ArgumentException($"replace_child: {GetType().Name} has no child '{name}' (children: {string.Join(", ", _children.Select(c => c.Name))})");
+        replacement.Training = Training;
+        _children[i] = (name, replacement);
+        OnChildReplaced(name, replacement);
+    }
+
+    /// <summary>Called by <see cref="ReplaceChild"/> so containers that keep children in fields can follow.</summary>
+    protected virtual void OnChildReplaced(string name, Module replacement) { }
 
     /// <summary>This module and all descendants, depth first, with their dotted names ("" for this one).</summary>
     public IEnumerable<(string Name, Module Module)> NamedModules(string prefix = "")

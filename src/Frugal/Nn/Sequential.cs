@@ -19,6 +19,8 @@ public sealed class Sequential : Module
     }
 
     public IReadOnlyList<Module> Layers => _layers;
+
+    protected override void OnChildReplaced(string name, Module replacement) => _layers[int.Parse(name)] = replacement;
     public Module this[int i] => _layers[i];
 
     public override Tensor Forward(Tensor x)
@@ -26,7 +28,7 @@ public sealed class Sequential : Module
         foreach (var l in _layers)
         {
             long t0 = Autograd.Profiler.Enabled && l is not Sequential ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
-            x = l.Forward(x);
+            x = l.Call(x);
             if (t0 != 0) Autograd.Profiler.Add("forward " + l.GetType().Name, t0);
         }
         return x;

@@ -18,7 +18,7 @@ public static class Evaluation
         {
             foreach (var batch in loader.Epoch(0))
             {
-                var logits = model.Forward(batch.Images);
+                var logits = model.Call(batch.Images);
                 lossSum += logits.CrossEntropy(batch.Labels).Item() * batch.Size;
                 var pred = logits.ArgMax(1);
                 for (int i = 0; i < pred.Length; i++) if (pred[i] == batch.Labels[i]) correct++;

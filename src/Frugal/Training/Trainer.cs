@@ -21,6 +21,8 @@ public sealed class Trainer
     public DataLoader TrainLoader { get; }
     public DataLoader TestLoader { get; }
     public List<ITrainingCallback> Callbacks { get; } = [];
+    /// <summary>The efficient-training methods the options switch on, attached to <see cref="Model"/>.</summary>
+    public IReadOnlyList<ITrainingMethod> Methods { get; }
     readonly RunFolder? _run;
     readonly Device _device;
     readonly ILrSchedule _schedule;
@@ -32,6 +34,8 @@ public sealed class Trainer
         Generator.ManualSeed(options.Seed);
         Model = ModelZoo.Build(options.Model, options.ModelOptions with { Classes = Math.Max(options.ModelOptions.Classes, train.Classes) }, options.Seed);
         if (_device != Device.Cpu) Model.To(_device);
+        Methods = Frugal.Methods.TrainingMethods.FromOptions(options);
+        foreach (var method in Methods) method.Attach(Model);
         Optimizer = OptimizerFactory.Create(options, Model);
         var aug = new Augmentation(options.CropPadding, options.HorizontalFlip);
         // Incomplete last batches are dropped in training, as the PyTorch reference does.
@@ -99,7 +103,8 @@ public sealed class Trainer
         foreach (var batch in TrainLoader.Epoch(epoch))
         {
             Optimizer.LearningRate = _schedule.LearningRate(step++);
-            var logits = Model.Forward(batch.Images);
+            foreach (var method in Methods) method.OnStep(epoch, b, batches);
+            var logits = Model.Call(batch.Images);
             var loss = logits.CrossEntropy(batch.Labels, Options.LabelSmoothing);
             Optimizer.ZeroGrad();
             loss.Backward();
@@ -120,10 +125,12 @@ public sealed class Trainer
             foreach (var cb in Callbacks) cb.OnBatchEnd(epoch, b, batches, lossSum / seen, seen / sw.Elapsed.TotalSeconds);
         }
         double secs = sw.Elapsed.TotalSeconds;
+        var figures = new Dictionary<string, object>();
+        foreach (var method in Methods) method.CollectEpochFigures(figures);
         return new EpochMetrics
         {
             Epoch = epoch, TrainLoss = lossSum / seen, SamplesPerSecond = seen / secs, Seconds = secs,
-            LearningRate = Optimizer.LearningRate,
+            LearningRate = Optimizer.LearningRate, Extra = figures.Count > 0 ? figures : null,
         };
     }
 
