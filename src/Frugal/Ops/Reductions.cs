@@ -124,13 +124,11 @@ public static class Reductions
 
         public override Tensor?[] Backward(Tensor g)
         {
-            // Scatter g to the argmax positions on the host-side index list (gradients of max are sparse).
-            var gh = g.ToArray();
-            var gx = new float[_inShape.Numel];
-            for (int o = 0; o < _outer; o++)
-                for (int i = 0; i < _inner; i++)
-                    gx[(o * _mid + _arg[o * _inner + i]) * _inner + i] = gh[o * _inner + i];
-            return [Tensor.FromArray(gx, _inShape, g.Device)];
+            // The gradient of max flows only to the argmax of each reduced line: scatter g there.
+            var gx = Tensor.Zeros(new Shape(_outer, _mid, _inner), g.Device);
+            var lines = new Shape(_outer, 1, _inner);
+            g.Backend.ScatterAdd(gx, 1, _arg, lines, g.View(lines));
+            return [gx.View(_inShape)];
         }
     }
 }
