@@ -17,13 +17,15 @@ public readonly record struct Log2Stats(double Mean, double Std, long NonZero, l
 /// </summary>
 public static class GradientScale
 {
-    /// <summary>2^(−μ̄₂−3), as METHODS.md states it. Not a power of two in general, so the multiply rounds once
-    /// in float32 (relative 2^−24, far below the format's own rounding).</summary>
-    public static float Factor(double mean2) => (float)Math.Pow(2, -mean2 + FormatError.CentredMean);
+    /// <summary>2^(centre − μ̄₂): with the default centre −3 the scale 2^(−μ̄₂−3) of METHODS.md. Not a power of two in
+    /// general, so the multiply rounds once in float32 (relative 2^−24, far below the format's own rounding).
+    /// A format's own optimal centre is <see cref="FormatError.BestCentre"/> (what the error-minimising exponent
+    /// choice assumes).</summary>
+    public static float Factor(double mean2, double centre = FormatError.CentredMean) => (float)Math.Pow(2, centre - mean2);
 
-    /// <summary>2^round(−μ̄₂−3): the same centring to within half a binade, and the scaling and unscaling are
-    /// exact (what a hardware exponent shift does).</summary>
-    public static float PowerOfTwoFactor(double mean2) => (float)Math.Pow(2, Math.Round(-mean2 + FormatError.CentredMean));
+    /// <summary>2^round(centre − μ̄₂): the same centring to within half a binade, with exact scaling and unscaling
+    /// (what a hardware exponent shift does).</summary>
+    public static float PowerOfTwoFactor(double mean2, double centre = FormatError.CentredMean) => (float)Math.Pow(2, Math.Round(centre - mean2));
 
     /// <summary>
     /// μ̄₂ and σ₂ of log2|g| over the entries that are non-zero and finite. Host-side: one copy of the tensor to the

@@ -4,6 +4,9 @@ namespace Frugal.Methods.Compression;
 /// The exponent-bit table of METHODS.md §1 (Chmiel et al., ICLR 2021, reference code): for an n-bit gradient
 /// format [1, E, n−1−E], E follows from σ₂ = std of log2|g| of the layer's gradient.
 /// </summary>
+/// <remarks>The table's E = 1 column only pays off without reserved codes: an IEEE-like [1, 1, M] holds only the
+/// denormals k·2^(1−M), a subset of [1, 2, M−1]. The error model reproduces the table for NaN-only formats, each at
+/// its best scale (19 of 20 interval mid-points; <see cref="FormatError.BestExponentBits"/>).</remarks>
 public static class ReferenceTable
 {
     /// <summary>Upper σ₂ bound of each E = 1, 2, … column, per n = 4..8 (the last column, E = n − 2, is open).</summary>
