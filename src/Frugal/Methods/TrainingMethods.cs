@@ -11,6 +11,8 @@ public static class TrainingMethods
     public static IReadOnlyList<ITrainingMethod> FromOptions(TrainOptions options)
     {
         var methods = new List<ITrainingMethod>();
+        // Gradient hooks run in attach order: pruning first, then the low-bit cast of what survives.
+        if (options.GradFormat != null) methods.Add(Compression.LowBitGradients.FromOptions(options));
         return methods;
     }
 }
