@@ -35,7 +35,7 @@ public class CachingAllocatorTests
     [Theory]
     [InlineData(1, 512)]
     [InlineData(512, 512)]
-    [InlineData(513, 768)]         // octave 512: steps of 512 (the minimum step)
+    [InlineData(513, 1024)]        // octave 512: steps of 512 (the minimum step)
     [InlineData(1024, 1024)]
     [InlineData(1025, 1536)]
     [InlineData(4096, 4096)]
