@@ -69,6 +69,9 @@ public sealed partial class CudaBackend : IBackend
     /// <summary>A per-step scope: at its end the step's dead tensors give their memory back to the cache (see <see cref="CachingAllocator.BeginStep"/>).</summary>
     public CachingAllocator.StepScope BeginStep() => _dev.Allocator.BeginStep();
 
+    /// <summary>Switches this device's GEMMs between FP32 (default; see <see cref="CudaOptions.AllowTf32"/>) and TF32 tensor-op math.</summary>
+    public void SetTf32(bool on) => _dev.SetTf32(on);
+
     /// <summary>Waits for all queued work (timings, and before reading results on the host).</summary>
     public void Synchronize() => _dev.Synchronize();
 

@@ -84,6 +84,13 @@ internal sealed unsafe class CudaDevice
     public override string ToString() =>
         $"cuda:{Ordinal} {Name} (compute {Major}.{Minor}, {TotalMemory / (1L << 30)} GiB, kernels for {Kernels.Arch}{(CudaOptions.AllowTf32 ? ", TF32 GEMMs" : "")})";
 
+    /// <summary>FP32 (default) or TF32 tensor-op math for the GEMMs that follow.</summary>
+    public void SetTf32(bool on)
+    {
+        MakeCurrent();
+        CuBlas.Check(CuBlas.cublasSetMathMode(Blas, on ? CuBlas.Tf32TensorOpMath : CuBlas.DefaultMath), "cublasSetMathMode");
+    }
+
     public void MakeCurrent()
     {
         if (_current == Context) return;
