@@ -47,7 +47,7 @@ section() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
     for math in fp32 tf32; do
       tf=$([ "$math" = tf32 ] && echo 1 || echo 0)
       section "training step: $model, batch 128, $math"
-      FRUGAL_CUDA_TF32=$tf "$frugal" bench step --model "$model" --device cuda --batch-size 128 --steps 50 | head -4 || status=1
+      FRUGAL_CUDA_TF32=$tf "$frugal" bench step --model "$model" --device cuda --batch-size 128 --steps 50 || status=1
       python3 bench/gpu/torch_step.py "$model" 128 50 "$math" || true
     done
   done
@@ -57,5 +57,6 @@ section() { echo; echo "=== $* ($(date -u +%H:%M:%S))"; }
     "$frugal" train --model cnn --device cuda --epochs 2 --data-dir .gpu/data --out "$out/run-cnn" || status=1
   fi
   section "done: status $status"
+  exit "$status"   # the group runs in a subshell (the pipe): its exit status is what PIPESTATUS reports
 } 2>&1 | tee "$log"
-exit "${PIPESTATUS[0]:-$status}"
+exit "${PIPESTATUS[0]}"
