@@ -154,8 +154,11 @@ internal sealed unsafe class CudaDevice
 
         public void Free(ulong pointer)
         {
-            // May run on the finaliser thread (EmptyCache after a collection): make the context current there too.
+            // May run on another thread than the one that queued work: make the context current there too. A cached
+            // block may still be read by queued kernels of the stream, so wait for them before giving it to the driver
+            // (rare: only when the cache is emptied).
             device.MakeCurrent();
+            CuDriver.Check(CuDriver.cuStreamSynchronize(device.Stream), "cuStreamSynchronize");
             CuDriver.Check(CuDriver.cuMemFree(pointer), "cuMemFree_v2");
         }
     }
