@@ -12,17 +12,25 @@ static class BenchCommand
     {
         var bench = new Command("bench", "Micro-benchmarks (figures go to docs/RESULTS.md; compare ratios from one run)");
         var gemm = new Command("gemm", "SGEMM GFLOP/s through Frugal's matmul vs cblas_sgemm called directly, square sizes");
-        var sizes = new Option<int[]>("--sizes") { Description = "Square sizes", DefaultValueFactory = _ => [128, 256, 512, 1024, 2048] };
-        gemm.Options.Add(sizes);
-        gemm.SetAction(p => Cli.Run(() => Gemm(p.GetValue(sizes)!)));
+        var sizes = new Option<int[]>("--sizes") { Description = "Square sizes (default 128-2048 on the CPU, 1024-8192 on a GPU)" };
+        var gemmDevice = new Option<string>("--device") { Description = "cpu, or cuda[:N] for cuBLAS FP32 and TF32", DefaultValueFactory = _ => "cpu" };
+        gemm.Options.Add(sizes); gemm.Options.Add(gemmDevice);
+        gemm.SetAction(p => Cli.Run(() =>
+        {
+            var d = Device.Parse(p.GetValue(gemmDevice)!);
+            var given = p.GetValue(sizes) is { Length: > 0 } s ? s : null;
+            if (d == Device.Cpu) Gemm(given ?? [128, 256, 512, 1024, 2048]);
+            else CudaGemmBench.Run(d, given ?? [1024, 2048, 4096, 8192]);
+        }));
         bench.Subcommands.Add(gemm);
 
         var step = new Command("step", "Time training steps of a model on random data: forward, backward and optimizer per step, with a per-op breakdown and GC counts");
         var model = new Option<string>("--model") { Description = "mlp, cnn, lenet or resnet", DefaultValueFactory = _ => "cnn" };
         var batch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 128 };
         var steps = new Option<int>("--steps") { Description = "Timed steps (after 3 warm-up steps)", DefaultValueFactory = _ => 20 };
-        step.Options.Add(model); step.Options.Add(batch); step.Options.Add(steps);
-        step.SetAction(p => Cli.Run(() => StepBench.Run(p.GetValue(model)!, p.GetValue(batch), p.GetValue(steps))));
+        var stepDevice = new Option<string>("--device") { Description = "Device: cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
+        step.Options.Add(model); step.Options.Add(batch); step.Options.Add(steps); step.Options.Add(stepDevice);
+        step.SetAction(p => Cli.Run(() => StepBench.Run(p.GetValue(model)!, p.GetValue(batch), p.GetValue(steps), Device.Parse(p.GetValue(stepDevice)!))));
         bench.Subcommands.Add(step);
 
         var conv = new Command("conv", "Forward and backward time (best of --reps) of the reference CNN's conv layers");

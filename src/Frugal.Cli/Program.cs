@@ -57,4 +57,14 @@ root.Subcommands.Add(eval);
 // ---- bench -------------------------------------------------------------------------------
 root.Subcommands.Add(BenchCommand.Create());
 
+// ---- selftest ----------------------------------------------------------------------------
+root.Subcommands.Add(SelfTestCommand.Create());
+
+// ---- development: emulator sources (tools/cuda-emu/build.sh) --------------------------------
+var emuSources = new Command("cuda-emulator-sources", "Write the C++ sources of the CPU emulator of the CUDA backend's kernels") { Hidden = true };
+var emuOut = new Option<DirectoryInfo>("--out") { Description = "Folder to write the .cpp files to", Required = true };
+emuSources.Options.Add(emuOut);
+emuSources.SetAction(parse => Cli.Run(() => Frugal.Backends.Cuda.Kernels.EmulatorSources.Write(parse.GetValue(emuOut)!.FullName)));
+root.Subcommands.Add(emuSources);
+
 return root.Parse(args).Invoke();

@@ -1,13 +1,18 @@
 using Frugal.Backends.Cpu;
+using Frugal.Backends.Cuda;
 using Frugal.Tensors;
 
 namespace Frugal.Backends;
 
-/// <summary>Maps a device to its backend. The CPU backend is always present; others register when available.</summary>
+/// <summary>
+/// Maps a device to its backend. The CPU backend is always present. CUDA devices are opened on first use by
+/// <see cref="CudaBackend.Create"/>, which probes the driver then and throws <see cref="NotSupportedException"/> with a
+/// one-line reason ("cuda: no CUDA driver found (libcuda.so.1); ...") where there is none.
+/// </summary>
 public static class BackendRegistry
 {
     static readonly Dictionary<Device, IBackend> _backends = new() { [Device.Cpu] = CpuBackend.Instance };
-    static readonly Dictionary<DeviceType, Func<int, IBackend>> _factories = new();
+    static readonly Dictionary<DeviceType, Func<int, IBackend>> _factories = new() { [DeviceType.Cuda] = CudaBackend.Create };
 
     /// <summary>Registers a lazily created backend for every device of a type (e.g. CUDA device N).</summary>
     public static void RegisterFactory(DeviceType type, Func<int, IBackend> create)

@@ -102,6 +102,8 @@ public sealed class Trainer
         int b = 0;
         foreach (var batch in TrainLoader.Epoch(epoch))
         {
+            // On a GPU, the step's dead tensors give their device memory back to the cache when the step ends.
+            using var deviceStep = (Backends.BackendRegistry.Get(_device) as Backends.Cuda.CudaBackend)?.BeginStep();
             Optimizer.LearningRate = _schedule.LearningRate(step++);
             foreach (var method in Methods) method.OnStep(epoch, b, batches);
             var logits = Model.Call(batch.Images);

@@ -17,7 +17,7 @@ public sealed partial class CpuBackend
     /// <summary>Items per parallel chunk so that each chunk does about <see cref="Threading.ParallelThreshold"/> element operations.
     /// At least 2: Threading.For halves the grain.</summary>
 
-    static void CheckPlanes(string op, Tensor x, Window2d w)
+    internal static void CheckPlanes(string op, Tensor x, Window2d w)
     {
         if (x.Rank != 4 || x.Shape[2] != w.Height || x.Shape[3] != w.Width)
             throw new ArgumentException($"{op}: tensor {x.Shape} does not match the window's {w.Height}x{w.Width} planes");

@@ -281,20 +281,20 @@ public sealed partial class CpuBackend
     // ---- helpers ------------------------------------------------------------------------------
 
     /// <summary>The pointer loops trust these sizes, so a wrong caller must fail here rather than write out of bounds.</summary>
-    static void CheckSizes(string op, Tensor a, long aExpected, Tensor b, long bExpected)
+    internal static void CheckSizes(string op, Tensor a, long aExpected, Tensor b, long bExpected)
     {
         if (a.Numel != aExpected || b.Numel != bExpected)
             throw new ArgumentException($"{op}: tensors of {a.Numel} and {b.Numel} elements for views of {aExpected} and {bExpected}");
     }
 
     /// <summary>Whether every axis of <paramref name="inner"/> but <paramref name="skip"/> is no longer than in <paramref name="outer"/> (same rank).</summary>
-    static bool FitsOutside(Shape inner, Shape outer, int skip)
+    internal static bool FitsOutside(Shape inner, Shape outer, int skip)
     {
         for (int d = 0; d < inner.Rank; d++) if (d != skip && inner[d] > outer[d]) return false;
         return true;
     }
 
-    static void CheckIndices(string op, int[] indices, int dim)
+    internal static void CheckIndices(string op, int[] indices, int dim)
     {
         foreach (var i in indices)
             if ((uint)i >= (uint)dim)
@@ -326,7 +326,7 @@ public sealed partial class CpuBackend
         return true;
     }
 
-    static int[] Strides(Shape s)
+    internal static int[] Strides(Shape s)
     {
         var st = new int[s.Rank];
         for (int i = s.Rank - 1, acc = 1; i >= 0; i--) { st[i] = acc; acc *= s[i]; }

@@ -27,7 +27,7 @@ public sealed partial class CpuBackend
             SgdRange(pd.AsSpan(po + s, e - s), gd.AsSpan(go + s, e - s), vd is null ? default : vd.AsSpan(vo + s, e - s), k));
     }
 
-    readonly struct SgdScalars(double lr, double momentum, double dampening, double weightDecay, bool nesterov, bool firstStep)
+    internal readonly struct SgdScalars(double lr, double momentum, double dampening, double weightDecay, bool nesterov, bool firstStep)
     {
         public readonly float NegLr = (float)-lr, Momentum = (float)momentum, OneMinusDampening = (float)(1 - dampening),
                               WeightDecay = (float)weightDecay;
@@ -88,7 +88,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>The per-step scalars, derived in double as torch.optim.adam's _single_tensor_adam does.</summary>
-    readonly struct AdamScalars
+    internal readonly struct AdamScalars
     {
         public readonly float L2, Shrink, OneMinusBeta1, Beta2, OneMinusBeta2, Bc2Sqrt, Eps, NegStepSize;
         public readonly bool HasL2, Decoupled, Amsgrad;
@@ -203,7 +203,7 @@ public sealed partial class CpuBackend
         return total;
     }
 
-    static void SameLength(string op, Tensor param, Tensor other, string what)
+    internal static void SameLength(string op, Tensor param, Tensor other, string what)
     {
         if (other.Numel != param.Numel)
             throw new ArgumentException($"{op}: {what} has shape {other.Shape}, the parameter {param.Shape}");

@@ -1,4 +1,3 @@
-using System.Reflection;
 using System.Runtime.InteropServices;
 
 namespace Frugal.Backends.Cpu;
@@ -37,12 +36,10 @@ static unsafe class OpenBlas
             }
         }
         if (!Available) return;
-        NativeLibrary.SetDllImportResolver(typeof(OpenBlas).Assembly, Resolve);
+        NativeResolver.Register(Lib, () => _handle);
         if (NativeLibrary.TryGetExport(_handle, "openblas_set_num_threads", out var setThreads))
             ((delegate* unmanaged<int, void>)setThreads)(Threading.Threads);
     }
-
-    static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path) => name == Lib ? _handle : IntPtr.Zero;
 
     [DllImport(Lib, EntryPoint = "cblas_sgemm")]
     static extern void cblas_sgemm(int order, int transA, int transB, int m, int n, int k,
