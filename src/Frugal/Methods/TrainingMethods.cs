@@ -11,6 +11,8 @@ public static class TrainingMethods
     public static IReadOnlyList<ITrainingMethod> FromOptions(TrainOptions options)
     {
         var methods = new List<ITrainingMethod>();
+        // Neural-gradient pruning first: a low-bit gradient method hooking the same outputs then sees the pruned gradient.
+        if (options.GradPrune > 0) methods.Add(new Compression.NeuralGradientPruning(Compression.GradPruneOptions.FromTrainOptions(options)));
         return methods;
     }
 }
