@@ -40,21 +40,25 @@ public static class Pruning
         if (keep >= n) return 0;
         if (keep == 0) return float.MaxValue;
         var values = g.ToArray();
-        var bits = new uint[n];
-        for (int i = 0; i < n; i++) bits[i] = BitConverter.SingleToUInt32Bits(values[i]) & 0x7FFFFFFFu;
         // Pass 1 on the high 16 bits, pass 2 on the low 16 bits within the bucket holding the k-th largest.
         var hist = new int[1 << 16];
-        foreach (var b in bits) hist[b >> 16]++;
+        foreach (var v in values) hist[Magnitude(v) >> 16]++;
         long rank = keep;
         int high = (1 << 16) - 1;
         for (; high > 0 && rank > hist[high]; high--) rank -= hist[high];
         Array.Clear(hist);
-        foreach (var b in bits) if (b >> 16 == high) hist[b & 0xFFFF]++;
+        foreach (var v in values)
+        {
+            uint b = Magnitude(v);
+            if (b >> 16 == high) hist[b & 0xFFFF]++;
+        }
         int low = (1 << 16) - 1;
         for (; low > 0 && rank > hist[low]; low--) rank -= hist[low];
         float t = BitConverter.UInt32BitsToSingle(((uint)high << 16) | (uint)low);
         return float.IsNaN(t) || float.IsInfinity(t) ? float.MaxValue : t;
     }
+
+    static uint Magnitude(float v) => BitConverter.SingleToUInt32Bits(v) & 0x7FFFFFFFu;
 
     static (Tensor, PruneStats) Run(PruneKind kind, Tensor g, float threshold, ulong seed, string op)
     {

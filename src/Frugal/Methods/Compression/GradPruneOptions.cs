@@ -37,6 +37,8 @@ public enum GradPruneSchedule
 /// <param name="TruncatedCosine">Cosine floors use the truncated-tail cosine (the reference code's variant, matches
 /// finite tensors better) instead of the thesis' plain closed form. Both are reported.</param>
 /// <param name="FitSampleSize">Entries sampled per tensor for the lognormal fit (<see cref="GradientStatistics"/>).</param>
+/// <param name="KsInterval">The KS diagnostics (which sort the sample) run on the first fit of each layer in an epoch
+/// and then every this many fits; the lognormal fit itself runs on every fit.</param>
 /// <param name="Seed">Seeds the stochastic pruning and the fit's subsample (mixed with step and layer).</param>
 public sealed record GradPruneOptions(
     double Sparsity = 0.85,
@@ -47,6 +49,7 @@ public sealed record GradPruneOptions(
     GradPruneSchedule Schedule = GradPruneSchedule.Step,
     bool TruncatedCosine = false,
     int FitSampleSize = GradientStatistics.FitSampleSize,
+    int KsInterval = 16,
     ulong Seed = 0)
 {
     public static GradPruneOptions FromTrainOptions(TrainOptions o) => new(
@@ -81,6 +84,7 @@ public sealed record GradPruneOptions(
         if (!(CosFloor > 0 && CosFloor <= 1)) throw new ArgumentException($"grad_prune: cosine floor must be in (0, 1], got {CosFloor}");
         if (!(MaxSparsity > 0 && MaxSparsity < 1)) throw new ArgumentException($"grad_prune: max sparsity must be in (0, 1), got {MaxSparsity}");
         if (FitSampleSize < 16) throw new ArgumentException($"grad_prune: fit sample size must be at least 16, got {FitSampleSize}");
+        if (KsInterval < 1) throw new ArgumentException($"grad_prune: KS interval must be at least 1, got {KsInterval}");
         return this;
     }
 }

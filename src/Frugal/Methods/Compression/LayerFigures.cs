@@ -7,15 +7,21 @@ namespace Frugal.Methods.Compression;
 /// </summary>
 sealed class LayerFigures
 {
-    int _fits, _prunes;
+    int _fits, _ksFits, _prunes;
     double _mu, _sigma, _ks, _ksGauss, _ksLaplace, _target, _cosPred, _cosPredTrunc, _cosMeas;
     long _zeros, _elements;
 
     public void AddFit(GradientFit f)
     {
         _fits++;
-        _mu += f.Mu; _sigma += f.Sigma; _ks += f.KsLogNormal; _ksGauss += f.KsGaussian; _ksLaplace += f.KsLaplace;
+        _mu += f.Mu; _sigma += f.Sigma;
+        if (double.IsNaN(f.KsLogNormal)) return;
+        _ksFits++;
+        _ks += f.KsLogNormal; _ksGauss += f.KsGaussian; _ksLaplace += f.KsLaplace;
     }
+
+    /// <summary>Fits so far this epoch (the method computes the KS diagnostics on every n-th).</summary>
+    public int Fits => _fits;
 
     public void AddPrune(double target, double cosPred, double cosPredTruncated, double cosMeasured, long zeros, long elements)
     {
@@ -44,9 +50,12 @@ sealed class LayerFigures
         {
             Put("mu", _mu / _fits);
             Put("sigma", _sigma / _fits);
-            Put("ks", _ks / _fits);
-            Put("ks_gauss", _ksGauss / _fits);
-            Put("ks_laplace", _ksLaplace / _fits);
+        }
+        if (_ksFits > 0)
+        {
+            Put("ks", _ks / _ksFits);
+            Put("ks_gauss", _ksGauss / _ksFits);
+            Put("ks_laplace", _ksLaplace / _ksFits);
         }
         return d;
     }

@@ -137,7 +137,8 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     void Estimate(Layer layer, Tensor g)
     {
         long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
-        var fit = GradientStatistics.Fit(g, CounterRandom.Combine(_options.Seed, _step, 2L * layer.Index + 1), _options.FitSampleSize);
+        bool ks = layer.Figures.Fits % _options.KsInterval == 0;
+        var fit = GradientStatistics.Fit(g, CounterRandom.Combine(_options.Seed, _step, 2L * layer.Index + 1), _options.FitSampleSize, ks);
         if (Profiler.Enabled) Profiler.Add("grad_prune fit", t0);
         layer.Figures.AddFit(fit);
         bool stochastic = _options.Mode == GradPruneMode.Stochastic;
