@@ -13,6 +13,16 @@ public enum GradPruneMode
     TopK,
 }
 
+/// <summary>How a layer's sparsity target becomes a threshold (stochastic and deterministic modes).</summary>
+public enum GradPruneThreshold
+{
+    /// <summary>The paper's closed form from the fitted μ, σ and zero fraction (<see cref="LogNormal"/>).</summary>
+    LogNormal,
+    /// <summary>The same sparsity equation solved on the gradient's sample (<see cref="EmpiricalThreshold"/>): hits the
+    /// target whatever the distribution; not the paper's.</summary>
+    Empirical,
+}
+
 /// <summary>When thresholds are estimated.</summary>
 public enum GradPruneSchedule
 {
@@ -29,6 +39,7 @@ public enum GradPruneSchedule
 /// </summary>
 /// <param name="Sparsity">Global target sparsity of the hooked neural gradients, by element count.</param>
 /// <param name="Mode">stochastic (paper), deterministic or top-k.</param>
+/// <param name="Threshold">Closed form from the lognormal fit (paper) or solved on the sampled gradient.</param>
 /// <param name="CosineAllocation">false: every layer at <paramref name="Sparsity"/>; true: per-layer sparsity under
 /// cosine floors with the same global budget (<see cref="SparsityAllocation"/>).</param>
 /// <param name="CosFloor">Cosine floor of the protected layers (the reference uses 0.95–0.98).</param>
@@ -43,6 +54,7 @@ public enum GradPruneSchedule
 public sealed record GradPruneOptions(
     double Sparsity = 0.85,
     GradPruneMode Mode = GradPruneMode.Stochastic,
+    GradPruneThreshold Threshold = GradPruneThreshold.LogNormal,
     bool CosineAllocation = false,
     double CosFloor = 0.95,
     double MaxSparsity = 0.9,
@@ -60,6 +72,12 @@ public sealed record GradPruneOptions(
             "deterministic" => GradPruneMode.Deterministic,
             "topk" => GradPruneMode.TopK,
             _ => throw new ArgumentException($"--grad-prune-mode: unknown mode '{o.GradPruneMode}' (stochastic, deterministic, topk)"),
+        },
+        Threshold: o.GradPruneThreshold switch
+        {
+            "lognormal" => GradPruneThreshold.LogNormal,
+            "empirical" => GradPruneThreshold.Empirical,
+            _ => throw new ArgumentException($"--grad-prune-threshold: unknown threshold '{o.GradPruneThreshold}' (lognormal, empirical)"),
         },
         CosineAllocation: o.GradPruneAlloc switch
         {

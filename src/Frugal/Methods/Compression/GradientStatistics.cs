@@ -35,13 +35,17 @@ public static class GradientStatistics
 
     /// <summary>Fits the tensor <paramref name="g"/> (any device); <paramref name="seed"/> picks the subsample;
     /// <paramref name="kolmogorovSmirnov"/> false leaves the KS fields NaN (saves two sorts).</summary>
-    public static GradientFit Fit(Tensor g, ulong seed, int sampleSize = FitSampleSize, bool kolmogorovSmirnov = true)
+    public static GradientFit Fit(Tensor g, ulong seed, int sampleSize = FitSampleSize, bool kolmogorovSmirnov = true) =>
+        FitSample(Sample(g, seed, sampleSize), kolmogorovSmirnov);
+
+    /// <summary>At most <paramref name="sampleSize"/> entries of <paramref name="g"/> on the host: all of them, or one per
+    /// equal stratum (<see cref="StratifiedIndices"/>), gathered on the device so only the sample is copied.</summary>
+    public static float[] Sample(Tensor g, ulong seed, int sampleSize = FitSampleSize)
     {
         if (sampleSize < 1) throw new ArgumentException($"gradient_fit: sample size must be positive, got {sampleSize}");
         int n = g.Numel;
-        if (n <= sampleSize) return FitSample(g.ToArray(), kolmogorovSmirnov);
-        var flat = g.View(new Shape(n));
-        return FitSample(flat.IndexSelect(0, StratifiedIndices(n, sampleSize, seed)).ToArray(), kolmogorovSmirnov);
+        if (n <= sampleSize) return g.ToArray();
+        return g.View(new Shape(n)).IndexSelect(0, StratifiedIndices(n, sampleSize, seed)).ToArray();
     }
 
     /// <summary><paramref name="count"/> sorted indices in [0, n): one uniform draw in each of count equal strata.</summary>

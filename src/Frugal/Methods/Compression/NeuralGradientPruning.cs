@@ -138,7 +138,8 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     {
         long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         bool ks = layer.Figures.Fits % _options.KsInterval == 0;
-        var fit = GradientStatistics.Fit(g, CounterRandom.Combine(_options.Seed, _step, 2L * layer.Index + 1), _options.FitSampleSize, ks);
+        var sample = GradientStatistics.Sample(g, CounterRandom.Combine(_options.Seed, _step, 2L * layer.Index + 1), _options.FitSampleSize);
+        var fit = GradientStatistics.FitSample(sample, ks);
         if (Profiler.Enabled) Profiler.Add("grad_prune fit", t0);
         layer.Figures.AddFit(fit);
         bool stochastic = _options.Mode == GradPruneMode.Stochastic;
@@ -165,8 +166,11 @@ public sealed class NeuralGradientPruning : ITrainingMethod
         {
             double logA = stochastic ? LogNormal.LogNormalizedThreshold(s, fit.Sigma) : fit.Sigma * MathNet.Numerics.Distributions.Normal.InvCDF(0, 1, s);
             double a = Math.Exp(logA);
+            bool empirical = _options.Threshold == GradPruneThreshold.Empirical;
             layer.Alpha = _options.Mode switch
             {
+                GradPruneMode.Stochastic when empirical => EmpiricalThreshold.Stochastic(sample, target),
+                GradPruneMode.Deterministic when empirical => EmpiricalThreshold.Deterministic(sample, target),
                 GradPruneMode.Stochastic => LogNormal.ThresholdForSparsity(target, fit.Mu, fit.Sigma, z),
                 GradPruneMode.Deterministic => LogNormal.DeterministicThreshold(target, fit.Mu, fit.Sigma, z),
                 _ => 0,
