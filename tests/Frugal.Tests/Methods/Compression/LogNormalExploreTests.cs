@@ -13,29 +13,32 @@ public class LogNormalExploreTests(ITestOutputHelper o)
     {
         using var pool = Frugal.Backends.Cpu.BufferPool.Enable();
         var g = Tensor.FromArray(LogNormalSamples.Make(128 * 32 * 28 * 28, -9, 2, 3), new Shape(128, 32, 28, 28));
-        double Time(Action a, int reps = 20)
+        double Time(Action a, int reps = 30)
         {
             for (int i = 0; i < 3; i++) a();
-            double best = 1e9;
-            for (int i = 0; i < reps; i++) { var sw = Stopwatch.StartNew(); a(); best = Math.Min(best, sw.Elapsed.TotalMilliseconds); }
-            return best;
+            var p = Process.GetCurrentProcess();
+            p.Refresh();
+            var c0 = p.TotalProcessorTime;
+            for (int i = 0; i < reps; i++) a();
+            p.Refresh();
+            return (p.TotalProcessorTime - c0).TotalMilliseconds / reps;
         }
-        o.WriteLine($"fit: {Time(() => GradientStatistics.Fit(g, 1)):F2} ms");
-        var sample = new float[65536].Select((_, i) => g.Span[i * 49]).ToArray();
-        var logs = sample.Select(v => (double)v).ToArray();
-        o.WriteLine($"log only: {Time(() => { double s = 0; foreach (var v in sample) s += Math.Log(Math.Abs(v)); }):F2} ms");
-        o.WriteLine($"sort 16k: {Time(() => { var c = logs[..16384].ToArray(); Array.Sort(c); }):F2} ms");
-        o.WriteLine($"cdf 16k: {Time(() => { double s = 0; for (int i = 0; i < 16384; i++) s += MathNet.Numerics.Distributions.Normal.CDF(0, 1, logs[i]); }):F2} ms");
-        o.WriteLine($"laplace 16k: {Time(() => { double s = 0; for (int i = 0; i < 16384; i++) s += MathNet.Numerics.Distributions.Laplace.CDF(0, 1, logs[i]); }):F2} ms");
-        o.WriteLine($"normal(m,s) 16k: {Time(() => { double s = 0; for (int i = 0; i < 16384; i++) s += MathNet.Numerics.Distributions.Normal.CDF(1e-6, 3e-5, logs[i]); }):F2} ms");
-        o.WriteLine($"ks 16k: {Time(() => GradientStatistics.KolmogorovSmirnov(logs[..16384], z => MathNet.Numerics.Distributions.Normal.CDF(0, 1, z))):F2} ms");
-        o.WriteLine($"indices: {Time(() => GradientStatistics.StratifiedIndices(g.Numel, 65536, 3)):F2} ms");
-        o.WriteLine($"gather: {Time(() => g.View(new Shape(g.Numel)).IndexSelect(0, GradientStatistics.StratifiedIndices(g.Numel, 65536, 3))):F2} ms");
-        o.WriteLine($"fit sample only: {Time(() => GradientStatistics.FitSample(new float[65536].Select((_, i) => g.Span[i * 49] ).ToArray())):F2} ms");
-        o.WriteLine($"toarray: {Time(() => g.ToArray()):F2} ms");
-        o.WriteLine($"stochastic prune: {Time(() => g.PruneStochastic(1e-5f, 3)):F2} ms");
-        o.WriteLine($"threshold prune: {Time(() => g.PruneThreshold(1e-5f)):F2} ms");
-        o.WriteLine($"topk: {Time(() => g.PruneTopK(400000), 5):F2} ms");
-        o.WriteLine($"copy (relu-like pass): {Time(() => g.Relu()):F2} ms");
+        var sample = GradientStatistics.Sample(g, 1);
+        o.WriteLine($"sample (gather 65536): {Time(() => GradientStatistics.Sample(g, 1)):F2} ms");
+        o.WriteLine($"fit without KS: {Time(() => GradientStatistics.FitSample(sample, false)):F2} ms");
+        o.WriteLine($"fit with KS: {Time(() => GradientStatistics.FitSample(sample, true)):F2} ms");
+        var sub = sample.Where((v, i) => i % 4 == 0).Select(v => (double)v).ToArray();
+        var logs = sub.Select(v => Math.Log(Math.Abs(v))).ToArray();
+        o.WriteLine($"sort 16k logs: {Time(() => { var c = (double[])logs.Clone(); Array.Sort(c); }):F2} ms");
+        o.WriteLine($"sort 16k g: {Time(() => { var c = (double[])sub.Clone(); Array.Sort(c); }):F2} ms");
+        var sorted = (double[])sub.Clone(); Array.Sort(sorted);
+        o.WriteLine($"ks normal(m,s): {Time(() => GradientStatistics.KolmogorovSmirnov(sorted, v => MathNet.Numerics.Distributions.Normal.CDF(0, 1e-4, v))):F2} ms");
+        o.WriteLine($"ks laplace: {Time(() => GradientStatistics.KolmogorovSmirnov(sorted, v => MathNet.Numerics.Distributions.Laplace.CDF(0, 1e-4, v))):F2} ms");
+        o.WriteLine($"closed-form threshold: {Time(() => LogNormal.ThresholdForSparsity(0.85, -9, 2)):F3} ms");
+        o.WriteLine($"empirical threshold: {Time(() => EmpiricalThreshold.Stochastic(sample, 0.85)):F2} ms");
+        o.WriteLine($"stochastic prune + stats: {Time(() => g.PruneStochastic(1e-5f, 3)):F2} ms");
+        o.WriteLine($"threshold prune + stats: {Time(() => g.PruneThreshold(1e-5f)):F2} ms");
+        o.WriteLine($"topk: {Time(() => g.PruneTopK(400000), 10):F2} ms");
+        o.WriteLine($"relu (one element-wise pass, reference): {Time(() => g.Relu()):F2} ms");
     }
 }

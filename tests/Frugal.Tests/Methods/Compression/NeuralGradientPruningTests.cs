@@ -143,6 +143,19 @@ public class NeuralGradientPruningTests : IDisposable
     }
 
     [Fact]
+    public void Resume_reproduces_a_pruned_run()
+    {
+        // Random streams are functions of (seed, step, layer) and every epoch re-estimates, so no pruning state needs
+        // checkpointing: a run killed after epoch 1 and resumed matches the uninterrupted one exactly.
+        TrainOptions O(string dir, int epochs) => Options(0.8, schedule: "epoch", epochs: epochs, outDir: Path.Combine(_dir, dir)) with { TrainLimit = 64 };
+        var full = new Trainer(O("full", 2), Train, Test).Run();
+        new Trainer(O("killed", 1), Train, Test).Run();
+        var resumed = new Trainer(O("killed", 2), Train, Test).Run(resume: true);
+        Assert.Equal(full[1].TrainLoss, resumed[1].TrainLoss);
+        Assert.Equal((double)full[1].Extra!["grad_sparsity"], (double)resumed[1].Extra!["grad_sparsity"]);
+    }
+
+    [Fact]
     public void Runs_only_in_training_with_grad_and_a_library_loop_without_the_trainer_works()
     {
         var model = ModelZoo.Build("cnn", new ModelOptions(Width: 4), 1);
