@@ -1,3 +1,4 @@
+using System.Buffers;
 using MathNet.Numerics.RootFinding;
 
 namespace Frugal.Methods.Compression;
@@ -21,18 +22,23 @@ public static class EmpiricalThreshold
     public static double Stochastic(ReadOnlySpan<float> sample, double sparsity)
     {
         Check(sparsity, "empirical_threshold");
-        var (abs, zeros, min, max) = Magnitudes(sample);
-        int n = sample.Length;
-        if (n == 0 || zeros >= sparsity * n || abs.Length == 0) return 0;
-        double S(double logAlpha)
+        var buffer = ArrayPool<float>.Shared.Rent(Math.Max(1, sample.Length));
+        try
         {
-            double a = Math.Exp(logAlpha), inv = 1 / a, sum = zeros;
-            foreach (var x in abs) if (x < a) sum += 1 - x * inv;
-            return sum / n - sparsity;
+            var (m, zeros, min, max) = Magnitudes(sample, buffer);
+            int n = sample.Length;
+            if (n == 0 || zeros >= sparsity * n || m == 0) return 0;
+            double S(double logAlpha)
+            {
+                double a = Math.Exp(logAlpha), inv = 1 / a, sum = zeros;
+                foreach (var x in buffer.AsSpan(0, m)) if (x < a) sum += 1 - x * inv;
+                return sum / n - sparsity;
+            }
+            // S(min/2) = zeros/n < s; S(max/(1 − s)) ≥ 1 − max/α = s, so the bracket holds a root.
+            double lo = Math.Log(min / 2), hi = Math.Log(max / (1 - sparsity)) + 0.01;
+            return Math.Exp(Brent.FindRoot(S, lo, hi, 1e-9, 200));
         }
-        // S(min/2) = zeros/n < s; S(max/(1 − s)) ≥ 1 − max/α = s, so the bracket holds a root.
-        double lo = Math.Log(min / 2), hi = Math.Log(max / (1 - sparsity)) + 0.01;
-        return Math.Exp(Brent.FindRoot(S, lo, hi, 1e-9, 200));
+        finally { ArrayPool<float>.Shared.Return(buffer); }
     }
 
     /// <summary>The hard threshold that zeroes a fraction <paramref name="sparsity"/> of <paramref name="sample"/>: the
@@ -40,26 +46,33 @@ public static class EmpiricalThreshold
     public static double Deterministic(ReadOnlySpan<float> sample, double sparsity)
     {
         Check(sparsity, "empirical_threshold");
-        var (abs, zeros, _, _) = Magnitudes(sample);
-        int n = sample.Length, want = (int)Math.Ceiling(sparsity * n) - zeros;
-        if (n == 0 || want <= 0 || abs.Length == 0) return 0;
-        Array.Sort(abs);
-        return MathF.BitIncrement(abs[Math.Min(want, abs.Length) - 1]);
+        var buffer = ArrayPool<float>.Shared.Rent(Math.Max(1, sample.Length));
+        try
+        {
+            var (m, zeros, _, _) = Magnitudes(sample, buffer);
+            int n = sample.Length, want = (int)Math.Ceiling(sparsity * n) - zeros;
+            if (n == 0 || want <= 0 || m == 0) return 0;
+            var abs = buffer.AsSpan(0, m);
+            abs.Sort();
+            return MathF.BitIncrement(abs[Math.Min(want, m) - 1]);
+        }
+        finally { ArrayPool<float>.Shared.Return(buffer); }
     }
 
-    static (float[] Abs, int Zeros, double Min, double Max) Magnitudes(ReadOnlySpan<float> sample)
+    /// <summary>Non-zero magnitudes into <paramref name="abs"/>: their count, the zeros (NaN counted as neither), min, max.</summary>
+    static (int Count, int Zeros, double Min, double Max) Magnitudes(ReadOnlySpan<float> sample, float[] abs)
     {
-        var abs = new float[sample.Length];
-        int m = 0;
+        int m = 0, nan = 0;
         double min = double.MaxValue, max = 0;
         foreach (var v in sample)
         {
             float a = MathF.Abs(v);
-            if (a == 0 || float.IsNaN(a)) continue;
+            if (float.IsNaN(a)) { nan++; continue; }
+            if (a == 0) continue;
             abs[m++] = a;
             min = Math.Min(min, a); max = Math.Max(max, a);
         }
-        return (abs[..m], sample.Length - m, min, max);
+        return (m, sample.Length - m - nan, min, max);
     }
 
     static void Check(double s, string op)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Frugal.Ops;
 using Frugal.Tensors;
 using MathNet.Numerics.Distributions;
@@ -26,7 +27,7 @@ public readonly record struct GradientFit(double Mu, double Sigma, double ZeroFr
 /// σ/256, of z ≤ 0.2 pp). The KS statistics are diagnostics, computed only when asked (they sort): on every 4th
 /// sample entry (<see cref="KsSampleSize"/>), which puts the KS noise floor at ≈ 0.9/√16384 ≈ 0.007, well below the
 /// lognormal-vs-Gaussian gap they are there to show. Measured on a [128, 32, 28, 28] gradient (the cnn's largest):
-/// see docs/RESULTS.md.
+/// gather 1.5 ms, moments 1 ms, KS ≈ 15–19 ms (docs/METHODS.md §1), so the training method runs KS on every 16th fit.
 /// </summary>
 public static class GradientStatistics
 {
@@ -61,46 +62,61 @@ public static class GradientStatistics
         return idx;
     }
 
-    /// <summary>Fits host values: every entry for μ, σ, z and the tail quantile; a strided subset for the KS statistics.</summary>
+    /// <summary>Fits host values: every entry for μ, σ, z and the tail quantile; a strided subset for the KS statistics.
+    /// Scratch buffers are pooled: fresh large arrays every step would cost gen-2 collections (see BufferPool).</summary>
     public static GradientFit FitSample(ReadOnlySpan<float> values, bool kolmogorovSmirnov = true)
     {
         int n = values.Length;
-        var logs = new double[n];
-        int nz = 0;
-        double sum = 0, sumSq = 0;
-        foreach (var v in values)
+        var pool = ArrayPool<double>.Shared;
+        var logBuffer = pool.Rent(Math.Max(1, n));
+        try
         {
-            if (v == 0) continue;
-            double l = Math.Log(Math.Abs(v));
-            logs[nz++] = l;
-            sum += l; sumSq += l * l;
+            int nz = 0;
+            double sum = 0, sumSq = 0;
+            foreach (var v in values)
+            {
+                if (v == 0) continue;
+                double l = Math.Log(Math.Abs(v));
+                logBuffer[nz++] = l;
+                sum += l; sumSq += l * l;
+            }
+            double zeroFraction = n == 0 ? 0 : (double)(n - nz) / n;
+            if (nz < 2) return new GradientFit(nz == 1 ? sum : 0, 0, zeroFraction, 0, double.NaN, double.NaN, double.NaN, n);
+            double mu = sum / nz;
+            double sigma = Math.Sqrt(Math.Max(0, (sumSq - sum * mu) / (nz - 1)));
+            if (sigma == 0) return new GradientFit(mu, 0, zeroFraction, 0, double.NaN, double.NaN, double.NaN, n);
+            double tailK = (LargestKth(logBuffer.AsSpan(0, nz), Math.Max(1, nz / 300)) - mu) / sigma;
+            if (!kolmogorovSmirnov) return new GradientFit(mu, sigma, zeroFraction, tailK, double.NaN, double.NaN, double.NaN, n);
+
+            // The KS subset: every stride-th non-zero entry, so it spans the whole tensor.
+            int stride = Math.Max(1, n / KsSampleSize), m = 0;
+            var gBuffer = pool.Rent(n / stride + 1);
+            try
+            {
+                for (int i = 0; i < n; i += stride) if (values[i] != 0) gBuffer[m++] = values[i];
+                if (m < 2) return new GradientFit(mu, sigma, zeroFraction, tailK, double.NaN, double.NaN, double.NaN, n);
+                var g = gBuffer.AsSpan(0, m);
+                var z = logBuffer.AsSpan(0, m);          // the fit is done with the logs: reuse their buffer
+                for (int i = 0; i < m; i++) z[i] = (Math.Log(Math.Abs(g[i])) - mu) / sigma;
+                z.Sort();
+                double ksLog = KolmogorovSmirnov(z, x => Normal.CDF(0, 1, x));
+
+                g.Sort();
+                double mean = 0, ss = 0, mad = 0;
+                foreach (var v in g) mean += v;
+                mean /= m;
+                foreach (var v in g) ss += (v - mean) * (v - mean);
+                double sd = Math.Sqrt(ss / (m - 1));
+                double ksGauss = sd > 0 ? KolmogorovSmirnov(g, v => Normal.CDF(mean, sd, v)) : 1;
+                double median = m % 2 == 1 ? g[m / 2] : 0.5 * (g[m / 2 - 1] + g[m / 2]);
+                foreach (var v in g) mad += Math.Abs(v - median);
+                double b = mad / m;
+                double ksLaplace = b > 0 ? KolmogorovSmirnov(g, v => Laplace.CDF(median, b, v)) : 1;
+                return new GradientFit(mu, sigma, zeroFraction, tailK, ksLog, ksGauss, ksLaplace, n);
+            }
+            finally { pool.Return(gBuffer); }
         }
-        double zeroFraction = n == 0 ? 0 : (double)(n - nz) / n;
-        if (nz < 2) return new GradientFit(nz == 1 ? sum : 0, 0, zeroFraction, 0, double.NaN, double.NaN, double.NaN, n);
-        double mu = sum / nz;
-        double sigma = Math.Sqrt(Math.Max(0, (sumSq - sum * mu) / (nz - 1)));
-        if (sigma == 0) return new GradientFit(mu, 0, zeroFraction, 0, double.NaN, double.NaN, double.NaN, n);
-        double tailK = (LargestKth(logs.AsSpan(0, nz), Math.Max(1, nz / 300)) - mu) / sigma;
-        if (!kolmogorovSmirnov) return new GradientFit(mu, sigma, zeroFraction, tailK, double.NaN, double.NaN, double.NaN, n);
-
-        // The KS subset: every stride-th non-zero entry, so it spans the whole tensor.
-        int stride = Math.Max(1, n / KsSampleSize);
-        var sub = new List<double>(Math.Min(n, KsSampleSize + 1));
-        for (int i = 0; i < n; i += stride) if (values[i] != 0) sub.Add(values[i]);
-        if (sub.Count < 2) return new GradientFit(mu, sigma, zeroFraction, tailK, double.NaN, double.NaN, double.NaN, n);
-        var z = sub.Select(v => (Math.Log(Math.Abs(v)) - mu) / sigma).ToArray();
-        Array.Sort(z);
-        double ksLog = KolmogorovSmirnov(z, x => Normal.CDF(0, 1, x));
-
-        var g = sub.ToArray();
-        Array.Sort(g);
-        double mean = g.Average();
-        double sd = Math.Sqrt(g.Sum(v => (v - mean) * (v - mean)) / (g.Length - 1));
-        double ksGauss = sd > 0 ? KolmogorovSmirnov(g, v => Normal.CDF(mean, sd, v)) : 1;
-        double median = g.Length % 2 == 1 ? g[g.Length / 2] : 0.5 * (g[g.Length / 2 - 1] + g[g.Length / 2]);
-        double b = g.Average(v => Math.Abs(v - median));
-        double ksLaplace = b > 0 ? KolmogorovSmirnov(g, v => Laplace.CDF(median, b, v)) : 1;
-        return new GradientFit(mu, sigma, zeroFraction, tailK, ksLog, ksGauss, ksLaplace, n);
+        finally { pool.Return(logBuffer); }
     }
 
     /// <summary>The k-th largest value (k ≥ 1) by a size-k min-heap: O(n log k), and O(n) for the usual rejects.</summary>
@@ -116,7 +132,7 @@ public static class GradientStatistics
     }
 
     /// <summary>The one-sample KS statistic D = sup |F_n − F| of ascending <paramref name="sorted"/> against <paramref name="cdf"/>.</summary>
-    public static double KolmogorovSmirnov(double[] sorted, Func<double, double> cdf)
+    public static double KolmogorovSmirnov(ReadOnlySpan<double> sorted, Func<double, double> cdf)
     {
         int n = sorted.Length;
         double d = 0;
