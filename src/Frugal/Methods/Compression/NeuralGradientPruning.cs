@@ -34,7 +34,7 @@ public sealed class NeuralGradientPruning : ITrainingMethod
         public readonly string Name = name;
         public readonly int Index = index;
         public long Elements;
-        public bool Forwarded, Hooked;
+        public bool Forwarded;
         // The layer's current schedule state: sparsity target, threshold (stochastic/deterministic), predicted cosines.
         public double Target, Alpha, CosPred = 1, CosPredTruncated = 1;
         public bool HasThreshold;
@@ -90,7 +90,7 @@ public sealed class NeuralGradientPruning : ITrainingMethod
 
     void ResetPass()
     {
-        foreach (var l in _layers) { l.Forwarded = false; l.Hooked = false; }
+        foreach (var l in _layers) l.Forwarded = false;
         _inBackward = false;
         _pending = 0;
     }
@@ -111,7 +111,6 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     Tensor OnGradient(Layer layer, Tensor g)
     {
         if (!_inBackward) BeginBackward();
-        layer.Hooked = true;
         if (_phase == Phase.Estimate) Estimate(layer, g);
         var pruned = Prune(layer, g);
         if (--_pending == 0)

@@ -25,6 +25,7 @@ public sealed class SparsityAllocation
     bool[] _protected = [];
     bool[] _done = [];
     double _zerosDone;
+    (int Layer, double Zeros) _planned = (-1, 0);    // the layer Next just allocated and its planned zeros
 
     public SparsityAllocation(double target, double maxSparsity)
     {
@@ -56,6 +57,7 @@ public sealed class SparsityAllocation
         _protected = protectedLayers.ToArray();
         _done = new bool[_elements.Length];
         _zerosDone = 0;
+        _planned = (-1, 0);
     }
 
     /// <summary>
@@ -83,8 +85,6 @@ public sealed class SparsityAllocation
         _planned = (layer, s * _elements[layer]);
         return s;
     }
-
-    (int Layer, double Zeros) _planned = (-1, 0);
 
     /// <summary>Replaces the planned zeros of the layer just allocated by the zeros it actually has after pruning.</summary>
     public void Realised(int layer, long zeros)
