@@ -68,6 +68,7 @@ static class TrainFlags
             (o, v) => o with { ModelOptions = o.ModelOptions with { Depth = v } }),
         new Flag<double>("--grad-prune", "Prune neural gradients of conv/linear outputs to this sparsity, e.g. 0.85 (0 = off)", o => o.GradPrune, (o, v) => o with { GradPrune = v }),
         new Flag<string>("--grad-prune-mode", "Gradient pruning: stochastic (unbiased), deterministic (threshold) or topk", o => o.GradPruneMode, (o, v) => o with { GradPruneMode = v }),
+        new Flag<string>("--grad-prune-threshold", "Gradient pruning threshold: lognormal (paper's closed form) or empirical (solved on a sample of the gradient)", o => o.GradPruneThreshold, (o, v) => o with { GradPruneThreshold = v }),
         new Flag<string>("--grad-prune-alloc", "Per-layer sparsity: uniform, or cosine (cosine-similarity floors, same global sparsity)", o => o.GradPruneAlloc, (o, v) => o with { GradPruneAlloc = v }),
         new Flag<double>("--cos-floor", "cosine allocation: minimum cosine similarity of protected layers", o => o.CosFloor, (o, v) => o with { CosFloor = v }),
         new Flag<double>("--grad-prune-max-sparsity", "cosine allocation: cap on any layer's sparsity", o => o.GradPruneMaxSparsity, (o, v) => o with { GradPruneMaxSparsity = v }),

@@ -12,6 +12,7 @@ public static class TrainingMethods
     {
         var methods = new List<ITrainingMethod>();
         // Gradient hooks run in attach order: pruning first, then the low-bit cast of what survives.
+        if (options.GradPrune > 0) methods.Add(new Compression.NeuralGradientPruning(Compression.GradPruneOptions.FromTrainOptions(options)));
         if (options.GradFormat != null) methods.Add(Compression.LowBitGradients.FromOptions(options));
         return methods;
     }

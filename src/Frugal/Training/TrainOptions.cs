@@ -51,6 +51,9 @@ public sealed record TrainOptions
     public double GradPrune { get; init; }
     /// <summary>stochastic (unbiased, the paper's), deterministic (hard threshold) or topk (magnitude).</summary>
     public string GradPruneMode { get; init; } = "stochastic";
+    /// <summary>lognormal (the paper's closed-form threshold from the fitted μ, σ) or empirical (the same sparsity
+    /// equation solved on a sample of the gradient: exact whatever the distribution).</summary>
+    public string GradPruneThreshold { get; init; } = "lognormal";
     /// <summary>uniform (every layer at the target) or cosine (per-layer sparsity under cosine floors, same global budget).</summary>
     public string GradPruneAlloc { get; init; } = "uniform";
     /// <summary>cosine allocation: the cosine-similarity floor of the protected (later) layers.</summary>
@@ -94,6 +97,7 @@ public sealed record TrainOptions
         if (CropPadding < 0) throw new ArgumentException($"--crop-padding: must be ≥ 0, got {CropPadding}");
         if (GradPrune is < 0 or >= 1 || double.IsNaN(GradPrune)) throw new ArgumentException($"--grad-prune: sparsity must be in [0, 1), got {GradPrune}");
         if (GradPruneMode is not ("stochastic" or "deterministic" or "topk")) throw new ArgumentException($"--grad-prune-mode: unknown mode '{GradPruneMode}' (stochastic, deterministic, topk)");
+        if (GradPruneThreshold is not ("lognormal" or "empirical")) throw new ArgumentException($"--grad-prune-threshold: unknown threshold '{GradPruneThreshold}' (lognormal, empirical)");
         if (GradPruneAlloc is not ("uniform" or "cosine")) throw new ArgumentException($"--grad-prune-alloc: unknown allocation '{GradPruneAlloc}' (uniform, cosine)");
         if (CosFloor is <= 0 or > 1) throw new ArgumentException($"--cos-floor: must be in (0, 1], got {CosFloor}");
         if (GradPruneMaxSparsity is <= 0 or >= 1) throw new ArgumentException($"--grad-prune-max-sparsity: must be in (0, 1), got {GradPruneMaxSparsity}");

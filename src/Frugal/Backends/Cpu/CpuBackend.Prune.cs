@@ -1,0 +1,128 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using Frugal.Tensors;
+
+namespace Frugal.Backends.Cpu;
+
+/// <summary>
+/// Gradient pruning in one pass: Vector&lt;float&gt; body, the counter-based uniforms computed in 32-bit lanes
+/// (<see cref="CounterRandom"/>), and a scalar tail that is the reference (same float operations, same order).
+/// Statistics accumulate in float vectors per 4096-element block and in double across blocks.
+/// </summary>
+public sealed partial class CpuBackend
+{
+    public void Prune(PruneKind kind, Tensor x, Tensor y, float threshold, ulong seed, Tensor? stats)
+    {
+        if (x.Numel != y.Numel) throw new ArgumentException($"prune: output has shape {y.Shape}, input {x.Shape}");
+        if (!(threshold >= 0) || float.IsInfinity(threshold)) throw new ArgumentException($"prune: threshold must be finite and ≥ 0, got {threshold}");
+        if (stats is not null && stats.Numel != 4) throw new ArgumentException($"prune: stats must have 4 elements, got shape {stats.Shape}");
+        var xd = Data(x); var yd = Data(y);
+        int xo = x.Offset, yo = y.Offset;
+        uint key = CounterRandom.Key(seed);
+        var total = new PruneSums();
+        var gate = new object();
+        bool wantStats = stats is not null;
+        Threading.For(x.Numel, (s, e) =>
+        {
+            var part = PruneRange(kind, xd.AsSpan(xo + s, e - s), yd.AsSpan(yo + s, e - s), s, threshold, key, wantStats);
+            if (wantStats) lock (gate) total.Add(part);
+        });
+        if (stats is not null)
+        {
+            var sd = Data(stats);
+            int so = stats.Offset;
+            sd[so] = total.Zeros; sd[so + 1] = (float)total.Dot; sd[so + 2] = (float)total.XX; sd[so + 3] = (float)total.YY;
+        }
+    }
+
+    struct PruneSums
+    {
+        public long Zeros;
+        public double Dot, XX, YY;
+        public void Add(in PruneSums o) { Zeros += o.Zeros; Dot += o.Dot; XX += o.XX; YY += o.YY; }
+    }
+
+    /// <summary>Prunes x[0..n) into y; <paramref name="start"/> is the flat index of x[0] in the whole tensor
+    /// (the random counter), so the result does not depend on how the range was split.</summary>
+    static PruneSums PruneRange(PruneKind kind, ReadOnlySpan<float> x, Span<float> y, int start, float alpha, uint key, bool wantStats)
+    {
+        const int Block = 4096;
+        const float Inv24 = 1f / (1 << 24);
+        int n = x.Length, w = Vector<float>.Count;
+        bool stochastic = kind == PruneKind.Stochastic;
+        ref float rx = ref MemoryMarshal.GetReference(x);
+        ref float ry = ref MemoryMarshal.GetReference(y);
+        var va = new Vector<float>(alpha);
+        var alphaBits = Vector.AsVectorUInt32(va);
+        var signMask = new Vector<uint>(0x80000000u);
+        var golden = new Vector<uint>(CounterRandom.Golden);
+        var vkey = new Vector<uint>(key);
+        var inv24 = new Vector<float>(Inv24);
+        var sums = new PruneSums();
+        for (int b = 0; b < n; b += Block)
+        {
+            int end = Math.Min(n, b + Block), i = b;
+            Vector<int> zeros = Vector<int>.Zero;
+            Vector<float> dot = Vector<float>.Zero, xx = Vector<float>.Zero, yy = Vector<float>.Zero;
+            for (; i <= end - w; i += w)
+            {
+                var xv = Vector.LoadUnsafe(ref rx, (nuint)i);
+                var below = Vector.LessThan(Vector.Abs(xv), va);    // false for NaN: NaN is kept
+                Vector<float> yv;
+                if (stochastic)
+                {
+                    var counter = new Vector<uint>((uint)(start + i)) + Vector<uint>.Indices;
+                    var bits = Vector.ShiftRightLogical(MixVector(counter * golden + vkey), 8);
+                    var u = Vector.ConvertToSingle(Vector.AsVectorInt32(bits)) * inv24;
+                    var up = Vector.LessThan(u * va, Vector.Abs(xv));
+                    var signedAlpha = Vector.AsVectorSingle((Vector.AsVectorUInt32(xv) & signMask) | alphaBits);
+                    yv = Vector.ConditionalSelect(below, Vector.ConditionalSelect(up, signedAlpha, Vector<float>.Zero), xv);
+                }
+                else yv = Vector.ConditionalSelect(below, Vector<float>.Zero, xv);
+                yv.StoreUnsafe(ref ry, (nuint)i);
+                if (wantStats)
+                {
+                    zeros += Vector.Equals(yv, Vector<float>.Zero);   // −1 per zero lane
+                    dot += xv * yv; xx += xv * xv; yy += yv * yv;
+                }
+            }
+            long tailZeros = 0;
+            float tailDot = 0, tailXX = 0, tailYY = 0;
+            for (; i < end; i++)
+            {
+                float xi = x[i], yi = PruneScalar(kind, xi, alpha, key, start + i);
+                y[i] = yi;
+                if (wantStats)
+                {
+                    if (yi == 0) tailZeros++;
+                    tailDot += xi * yi; tailXX += xi * xi; tailYY += yi * yi;
+                }
+            }
+            if (wantStats)
+            {
+                sums.Zeros += tailZeros - Vector.Sum(zeros);
+                sums.Dot += Vector.Sum(dot) + tailDot;
+                sums.XX += Vector.Sum(xx) + tailXX;
+                sums.YY += Vector.Sum(yy) + tailYY;
+            }
+        }
+        return sums;
+    }
+
+    /// <summary>The scalar reference of one element (see <see cref="IBackend.Prune"/>).</summary>
+    internal static float PruneScalar(PruneKind kind, float x, float alpha, uint key, int index)
+    {
+        float a = MathF.Abs(x);
+        if (!(a < alpha)) return x;
+        if (kind == PruneKind.Threshold) return 0f;
+        float u = CounterRandom.Uniform(key, index);
+        return u * alpha < a ? MathF.CopySign(alpha, x) : 0f;
+    }
+
+    static Vector<uint> MixVector(Vector<uint> h)
+    {
+        h ^= Vector.ShiftRightLogical(h, 16); h *= new Vector<uint>(0x85EBCA6Bu);
+        h ^= Vector.ShiftRightLogical(h, 13); h *= new Vector<uint>(0xC2B2AE35u);
+        return h ^ Vector.ShiftRightLogical(h, 16);
+    }
+}

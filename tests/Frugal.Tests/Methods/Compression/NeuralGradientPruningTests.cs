@@ -1,0 +1,197 @@
+using System.Text.Json;
+using Frugal.Data;
+using Frugal.Methods;
+using Frugal.Methods.Compression;
+using Frugal.Models;
+using Frugal.Nn;
+using Frugal.Ops;
+using Frugal.Optim;
+using Frugal.Tensors;
+using Frugal.Tests.Training;
+using Frugal.Training;
+
+namespace Frugal.Tests.Methods.Compression;
+
+/// <summary>The pruning method in training: a tiny cnn (width 4: conv outputs of 32·4·28·28 = 100k entries) on synthetic images.</summary>
+public class NeuralGradientPruningTests : IDisposable
+{
+    readonly string _dir = Path.Combine(Path.GetTempPath(), "frugal-prune-" + Guid.NewGuid().ToString("N")[..8]);
+    public void Dispose() { if (Directory.Exists(_dir)) Directory.Delete(_dir, true); }
+
+    // 10 classes keep the loss from collapsing within the few steps a test runs, so the gradients stay typical.
+    static readonly ImageDataset Train = SyntheticImages.Make(384, 10, 11);
+    static readonly ImageDataset Test = SyntheticImages.Make(100, 10, 12);
+
+    static TrainOptions Options(double prune, string mode = "stochastic", string alloc = "uniform", string schedule = "step",
+                                string threshold = "lognormal", int epochs = 1, string? outDir = null) => new()
+    {
+        Model = "cnn", ModelOptions = new ModelOptions(Width: 4), Epochs = epochs, BatchSize = 32, LearningRate = 0.05, Seed = 5,
+        GradPrune = prune, GradPruneMode = mode, GradPruneAlloc = alloc, GradPruneSchedule = schedule, GradPruneThreshold = threshold, Out = outDir,
+    };
+
+    static Dictionary<string, Dictionary<string, double>> Layers(EpochMetrics m) =>
+        ((Dictionary<string, object>)m.Extra!["grad_layers"]).ToDictionary(
+            p => p.Key, p => ((Dictionary<string, object>)p.Value).ToDictionary(q => q.Key, q => Convert.ToDouble(q.Value)));
+
+    /// <summary>Counts zeros in the gradient each hooked layer's output passes down, with hooks registered after the
+    /// method's, so they see what the layer's backward GEMMs see.</summary>
+    static Func<double> ZeroCounter(Module model, IReadOnlyList<string> names)
+    {
+        long zeros = 0, total = 0;
+        foreach (var (name, m) in model.NamedModules())
+            if (names.Contains(name))
+                m.RegisterForwardHook((mod, y) =>
+                {
+                    if (mod.Training && y.RequiresGrad)
+                        y.RegisterHook(g => { zeros += g.ToArray().Count(v => v == 0); total += g.Numel; return g; });
+                    return y;
+                });
+        return () => (double)zeros / total;
+    }
+
+    [Fact]
+    public void Training_prunes_the_hooked_gradients_and_reports_per_layer_figures()
+    {
+        var t = new Trainer(Options(0.85, outDir: _dir), Train, Test);
+        var method = Assert.IsType<NeuralGradientPruning>(Assert.Single(t.Methods));
+        Assert.Equal(["0", "3", "7", "10", "15"], method.LayerNames);          // every conv/linear but the classifier (17)
+        var seen = ZeroCounter(t.Model, method.LayerNames);
+        var m = Assert.Single(t.Run());
+        // The backward GEMMs really see the pruned gradients: this fails if the method were silently off (≈ 0 zeros
+        // then: the conv outputs feed BatchNorm, whose gradient has no exact zeros; see the control below).
+        Assert.True(seen() > 0.8, $"zeros in the hooked gradients {seen():F3}");
+        Assert.Equal((double)m.Extra!["grad_sparsity"], seen(), 6);
+        Assert.Equal(12, Convert.ToInt32(m.Extra["grad_pruned_steps"]));
+        foreach (var (name, f) in Layers(m))
+        {
+            foreach (var key in new[] { "target", "sparsity", "mu", "sigma", "cos_pred", "cos_pred_trunc", "cos_meas", "ks", "ks_gauss", "ks_laplace", "elements" })
+                Assert.True(f.ContainsKey(key), $"layer {name} lacks {key}");
+            // The closed form's sparsity error is bounded by the KS distance of the fit on the non-zeros (S(α) is an
+            // average of the CDF over [0, α]), plus sampling noise (≤ 1 pp here): a bound tied to how lognormal the
+            // gradient is, not a loosened tolerance.
+            double err = Math.Abs(f["sparsity"] - f["target"]);
+            Assert.True(err <= f["ks"] + 0.01, $"layer {name}: sparsity {f["sparsity"]:F4}, target {f["target"]:F4}, KS {f["ks"]:F3}");
+            Assert.InRange(f["cos_meas"], 0.2, 1);
+        }
+        var line = File.ReadAllLines(Path.Combine(_dir, "metrics.jsonl")).Single();
+        using var doc = JsonDocument.Parse(line);
+        Assert.True(doc.RootElement.GetProperty("grad_layers").GetProperty("0").GetProperty("sparsity").GetDouble() > 0.7);
+        Assert.True(doc.RootElement.GetProperty("grad_sparsity").GetDouble() > 0.8);
+    }
+
+    [Fact]
+    public void Control_without_pruning_the_hooked_gradients_are_dense()
+    {
+        var t = new Trainer(Options(0) with { Epochs = 1, TrainLimit = 64 }, Train, Test);
+        Assert.Empty(t.Methods);
+        var seen = ZeroCounter(t.Model, ["0", "3", "7", "10", "15"]);
+        var m = Assert.Single(t.Run());
+        Assert.True(seen() < 0.3, $"zeros {seen():F3}");        // only fc1's ReLU zeros (a small layer) are exact
+        Assert.Null(m.Extra);
+    }
+
+    /// <summary>
+    /// The issue's bar: realised sparsity within ±1 pp of the target on real gradients, per layer, with thresholds that
+    /// hit their target whatever the distribution (the empirical solver; sampling error ≈ 0.2 pp) — for uniform and
+    /// cosine allocation. The cosine allocation meets the global budget and keeps protected layers at or below it.
+    /// </summary>
+    [Theory]
+    [InlineData("uniform")]
+    [InlineData("cosine")]
+    public void Realised_sparsity_is_within_one_point_of_target(string alloc)
+    {
+        var t = new Trainer(Options(0.7, alloc: alloc, threshold: "empirical"), Train, Test);
+        var m = Assert.Single(t.Run());
+        var layers = Layers(m);
+        foreach (var (name, f) in layers)
+            Assert.True(Math.Abs(f["sparsity"] - f["target"]) < 0.01, $"{alloc} layer {name}: sparsity {f["sparsity"]:F4}, target {f["target"]:F4}");
+        Assert.True(Math.Abs((double)m.Extra!["grad_sparsity"] - 0.7) < 0.01, $"global {m.Extra["grad_sparsity"]}");
+        if (alloc == "cosine")
+        {
+            // 7, 10, 15 have at most half the elements of the 28×28 convs: protected, at or below the global target, and
+            // their predicted cosine (plain closed form, the default) at the allocated sparsity respects the 0.95 floor.
+            foreach (var name in new[] { "7", "10", "15" })
+            {
+                Assert.True(layers[name]["target"] <= 0.7 + 1e-9, $"{name}: {layers[name]["target"]}");
+                Assert.True(layers[name]["cos_pred"] >= 0.95 - 1e-6, $"{name}: cos_pred {layers[name]["cos_pred"]}");
+            }
+            // The unprotected 28×28 convs take the rest of the budget (less when a protected layer's own zeros overshoot), capped at 0.9.
+            foreach (var name in new[] { "0", "3" }) Assert.InRange(layers[name]["target"], 0.5, 0.9 + 1e-9);
+        }
+    }
+
+    [Theory]
+    [InlineData("deterministic")]
+    [InlineData("topk")]
+    public void Baselines_prune_to_the_target(string mode)
+    {
+        var t = new Trainer(Options(0.8, mode: mode, threshold: "empirical") with { TrainLimit = 128 }, Train, Test);
+        var m = Assert.Single(t.Run());
+        foreach (var (name, f) in Layers(m))
+            Assert.True(Math.Abs(f["sparsity"] - 0.8) < (mode == "topk" ? 1e-3 : 0.01), $"{mode} layer {name}: sparsity {f["sparsity"]:F4}");
+    }
+
+    [Fact]
+    public void Epoch_schedule_has_a_dense_hot_start_then_prunes_with_frozen_thresholds()
+    {
+        var t = new Trainer(Options(0.8, schedule: "epoch", epochs: 2) with { TrainLimit = 256 }, Train, Test);
+        var h = t.Run();
+        // 8 batches per epoch: 4 dense, then 2 estimating + 2 frozen; epoch 2: all 8 prune.
+        Assert.Equal(4, Convert.ToInt32(h[0].Extra!["grad_pruned_steps"]));
+        Assert.Equal(8, Convert.ToInt32(h[1].Extra!["grad_pruned_steps"]));
+        Assert.True((double)h[1].Extra!["grad_sparsity"] > 0.6);
+    }
+
+    [Fact]
+    public void Resume_reproduces_a_pruned_run()
+    {
+        // Random streams are functions of (seed, step, layer) and every epoch re-estimates, so no pruning state needs
+        // checkpointing: a run killed after epoch 1 and resumed matches the uninterrupted one exactly.
+        TrainOptions O(string dir, int epochs) => Options(0.8, schedule: "epoch", epochs: epochs, outDir: Path.Combine(_dir, dir)) with { TrainLimit = 64 };
+        var full = new Trainer(O("full", 2), Train, Test).Run();
+        new Trainer(O("killed", 1), Train, Test).Run();
+        var resumed = new Trainer(O("killed", 2), Train, Test).Run(resume: true);
+        Assert.Equal(full[1].TrainLoss, resumed[1].TrainLoss);
+        Assert.Equal((double)full[1].Extra!["grad_sparsity"], (double)resumed[1].Extra!["grad_sparsity"]);
+    }
+
+    [Fact]
+    public void Runs_only_in_training_with_grad_and_a_library_loop_without_the_trainer_works()
+    {
+        var model = ModelZoo.Build("cnn", new ModelOptions(Width: 4), 1);
+        var method = new NeuralGradientPruning(new GradPruneOptions(Sparsity: 0.9, Threshold: GradPruneThreshold.Empirical, KsInterval: 1));
+        method.Attach(model);
+        var seen = ZeroCounter(model, method.LayerNames);
+        var opt = new Sgd(model.Parameters(), 0.05);
+        var batch = new DataLoader(Train, 32, shuffle: false, 1).Epoch(1).First();
+        for (int step = 0; step < 2; step++)
+        {
+            var loss = model.Call(batch.Images).CrossEntropy(batch.Labels);
+            opt.ZeroGrad();
+            loss.Backward();
+            opt.Step();
+        }
+        Assert.True(Math.Abs(seen() - 0.9) < 0.01, $"zeros {seen():F4}");
+        var figures = new Dictionary<string, object>();
+        method.CollectEpochFigures(figures);
+        Assert.Equal(2, Convert.ToInt32(figures["grad_pruned_steps"]));
+        model.Eval();
+        using (Frugal.Autograd.GradMode.NoGrad()) model.Call(batch.Images);        // no hook, no error
+        figures.Clear();
+        method.CollectEpochFigures(figures);
+        Assert.Equal(0, Convert.ToInt32(figures["grad_pruned_steps"]));
+        Assert.Throws<InvalidOperationException>(() => method.Attach(model));
+    }
+
+    [Fact]
+    public void Factory_builds_the_method_from_the_options_and_rejects_bad_values()
+    {
+        Assert.Empty(TrainingMethods.FromOptions(new TrainOptions()));
+        var m = Assert.IsType<NeuralGradientPruning>(Assert.Single(TrainingMethods.FromOptions(Options(0.5, "topk", "cosine", "epoch", "empirical"))));
+        Assert.Equal(new GradPruneOptions(0.5, GradPruneMode.TopK, GradPruneThreshold.Empirical, CosineAllocation: true, Schedule: GradPruneSchedule.Epoch, Seed: 5), m.Options);
+        Assert.Contains("--grad-prune-threshold", Assert.Throws<ArgumentException>(() => Options(0.5, threshold: "x").Validate()).Message);
+        Assert.Contains("sparsity", Assert.Throws<ArgumentException>(() => new NeuralGradientPruning(new GradPruneOptions(Sparsity: 1))).Message);
+        var mlp = ModelZoo.Build("mlp", new ModelOptions(Hidden: []));
+        Assert.Contains("classifier", Assert.Throws<ArgumentException>(() => new NeuralGradientPruning(new GradPruneOptions()).Attach(mlp)).Message);
+    }
+}
