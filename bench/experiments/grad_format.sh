@@ -5,12 +5,14 @@
 # Writes a markdown table (accuracy, Δ vs baseline, measured relative quantisation error ‖Q(g)−g‖²/‖g‖², the
 # formats chosen per layer, samples/s) to $OUT/summary.md.
 # Budget: 13 runs × (3 epochs × 10k images + 2k test) ≈ 20–25 min on the 2-core machine. Override with LIMIT,
-# EPOCHS, TEST_LIMIT, SEED, OUT, e.g. LIMIT=512 EPOCHS=1 for a smoke test.
+# EPOCHS, TEST_LIMIT, SEED, OUT, BITS (default "4 5 6 8"), ROUNDINGS (default "nearest stochastic"), FIXED (default
+# "e4m3fn e5m2"), e.g. LIMIT=512 EPOCHS=1 for a smoke test.
 # Usage: bench/experiments/grad_format.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 limit=${LIMIT:-10000}; epochs=${EPOCHS:-3}; test_limit=${TEST_LIMIT:-2000}; seed=${SEED:-1}
 out=${OUT:-runs/grad_format}
+bits_list=${BITS:-"4 5 6 8"}; roundings=${ROUNDINGS:-"nearest stochastic"}; fixed=${FIXED-"e4m3fn e5m2"}
 dotnet build src/Frugal.Cli -c Release -v q -nologo >/dev/null
 frugal=src/Frugal.Cli/bin/Release/net10.0/frugal
 mkdir -p "$out"
@@ -25,14 +27,13 @@ run() {   # run NAME [extra flags...]
 }
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%Y-%m-%dT%H:%MZ)"
 run baseline
-for bits in 4 5 6 8; do
-  for rounding in nearest stochastic; do
+for bits in $bits_list; do
+  for rounding in $roundings; do
     run "fp$bits-$rounding" --grad-format "fp$bits" --grad-rounding "$rounding"
   done
 done
 run fp6-nearest-global --grad-format fp6 --grad-scale global
-run e4m3fn-nearest --grad-format e4m3fn
-run e5m2-nearest --grad-format e5m2
+for f in $fixed; do run "$f-nearest" --grad-format "$f"; done
 {
   echo "# Low-bit FP gradients: cnn, Fashion-MNIST, $epochs epochs × $limit images, seed $seed"
   echo
