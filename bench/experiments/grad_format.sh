@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Low-bit floating-point neural gradients (METHODS.md §1) on Fashion-MNIST cnn, one seed and recipe for every run:
-# the FP32 baseline; fp4/fp5/fp6/fp8 (exponent bits fitted per layer) with round-to-nearest-even and stochastic
-# rounding (fp6 also with stochastic rounding); fp6 with one global scale instead of per-layer scales; and the fixed OCP formats e4m3fn and e5m2.
+# the FP32 baseline; fp4/fp5/fp6/fp8 (exponent bits fitted per layer) with round-to-nearest-even; fp6 also with
+# stochastic rounding and with one global scale instead of per-layer scales; the fixed OCP formats e4m3fn and e5m2.
 # Writes a markdown table (accuracy, Δ vs baseline, measured relative quantisation error ‖Q(g)−g‖²/‖g‖², the
 # formats chosen per layer, samples/s) to $OUT/summary.md.
-# Budget: 13 runs × (3 epochs × 10k images + 2k test) ≈ 20–25 min on the 2-core machine. Override with LIMIT,
+# Budget: 10 runs × (3 epochs × 10k images + 2k test) ≈ 20–25 min on the 2-core machine. Override with LIMIT,
 # EPOCHS, TEST_LIMIT, SEED, OUT, BITS (default "4 5 6 8"), ROUNDINGS (default "nearest"; fp6 also runs stochastic), FIXED (default
 # "e4m3fn e5m2"), e.g. LIMIT=512 EPOCHS=1 for a smoke test.
 # Usage: bench/experiments/grad_format.sh
