@@ -10,8 +10,8 @@ namespace Frugal.Backends;
 /// Algorithm, for v = x·scale (one float32 multiply) with |v| in the float binade of biased exponent b:
 /// the target's quantum at |v| is 2^qe with qe = clamp(b, 127 + emin, 254) − 127 − M (emin = 1 − bias: below the
 /// smallest normal binade the step stays that of the denormals). t = |v|·2^−qe is exact and below 2^(M+1);
-/// k = round-half-even(t), or for stochastic rounding k = ⌊t⌋ + [u &lt; t − ⌊t⌋] with u the top 24 bits of
-/// <see cref="CounterHash.Bits"/>(index) divided by 2^24 (exactly unbiased whenever t has at most 24 fractional
+/// k = round-half-even(t), or for stochastic rounding k = ⌊t⌋ + [u &lt; t − ⌊t⌋] with u the 24 bits of
+/// <see cref="CounterRandom.Bits24(uint, uint)"/>(key, index) divided by 2^24 (exactly unbiased whenever t has at most 24 fractional
 /// bits, which covers every input above the denormal range; below it the probability of rounding up is
 /// t − ⌊t⌋ rounded up to a multiple of 2^−24). The result k·2^qe is exact in float32, then min(·, MaxFinite),
 /// the sign is put back and the float32 is divided by scale.
@@ -64,7 +64,8 @@ public static class FloatRounding
         public readonly int MantissaBits, MinBiased;
         public readonly bool InfNaN, Stochastic;
         public readonly float Scale, MaxFinite;
-        public readonly uint K0, K1;
+        /// <summary>The random key of stochastic rounding, <see cref="CounterRandom.Key"/>(seed).</summary>
+        public readonly uint Key;
 
         public Spec(int exponentBits, int mantissaBits, bool infNaN, float scale, bool stochastic, ulong seed)
         {
@@ -75,7 +76,7 @@ public static class FloatRounding
             MinBiased = 127 + MinExponent(exponentBits);
             InfNaN = infNaN; Stochastic = stochastic; Scale = scale;
             MaxFinite = (float)MaxFinite(exponentBits, mantissaBits, infNaN);
-            (K0, K1) = CounterHash.Keys(seed);
+            Key = CounterRandom.Key(seed);
         }
     }
 
@@ -92,7 +93,7 @@ public static class FloatRounding
         if (s.Stochastic)
         {
             double floor = Math.Floor(t);
-            double u = CounterHash.Bits(index, s.K0, s.K1) >> 8;
+            double u = CounterRandom.Bits24(s.Key, index);
             k = floor + (u < (t - floor) * 16777216.0 ? 1 : 0);
         }
         else k = Math.Round(t, MidpointRounding.ToEven);

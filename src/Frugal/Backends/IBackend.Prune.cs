@@ -14,7 +14,7 @@ public partial interface IBackend
     /// storage at another offset; y == x in place is allowed).
     /// <see cref="PruneKind.Threshold"/>: y = |x| ≥ α ? x : 0.
     /// <see cref="PruneKind.Stochastic"/>: |x| ≥ α → x; else α·sign(x) when u·α &lt; |x|, 0 otherwise, with
-    /// u = <see cref="CounterRandom.Uniform"/>(<see cref="CounterRandom.Key"/>(seed), i) for flat index i.
+    /// u = <see cref="CounterRandom.Uniform(uint, uint)"/>(<see cref="CounterRandom.Key"/>(seed), i) for flat index i.
     /// NaN passes through unchanged (never silently pruned). α = 0 copies x.
     /// If <paramref name="stats"/> is given (4 elements) it receives [number of zeros in y, Σ x·y, Σ x², Σ y²],
     /// accumulated in at least float precision per block and double across blocks.

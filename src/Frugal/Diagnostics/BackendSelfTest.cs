@@ -285,6 +285,46 @@ public static class BackendSelfTest
             B(d).SquaredNorm(R(d, 65, 7), r, 2);
             return [r.ToArray()];
         }, 1e-3f, 1e-5f);
+        yield return new("quantize_float (e4m3fn, e5m2, e2m1, e5m10, e8m7)", d =>
+        {
+            // Magnitudes 2^-30 … 2^20 (denormals, saturation and ties of every format), then the special values.
+            var v = R(Device.Cpu, 67, 4099).ToArray();
+            for (int i = 0; i < v.Length; i++) v[i] *= MathF.ScaleB(1, i % 51 - 30);
+            var x = Of(d, [.. v, .. Specials], v.Length + Specials.Length);
+            var outs = new List<float[]>();
+            foreach (var (e, m, infNaN, scale) in new[] { (4, 3, false, 1f), (5, 2, true, 0.375f), (2, 1, true, 64f), (5, 10, true, 1f), (8, 7, true, 3f) })
+                foreach (var stochastic in new[] { false, true })
+                {
+                    var y = Tensor.Uninitialized(x.Shape, d);
+                    B(d).QuantizeFloat(x, y, e, m, infNaN, scale, stochastic, seed: 5);
+                    outs.Add(y.ToArray());
+                }
+            return [.. outs];
+        }, 0, 0);
+        (Tensor X, Tensor? Stats)[] Pruned(Device d)
+        {
+            // 20 000 values (79 blocks of the GPU's grid) with 10% below a tenth of the threshold, NaN and ±0.
+            var v = R(Device.Cpu, 68, 20_000).ToArray();
+            for (int i = 0; i < v.Length; i += 10) v[i] *= 0.01f;
+            v[3] = float.NaN; v[4] = -0f; v[5] = 0f;
+            var x = Of(d, v, 100, 200);
+            var clean = Of(d, [.. v.Where(f => !float.IsNaN(f))], v.Length - 1);
+            var r = new List<(Tensor, Tensor?)>();
+            foreach (var kind in new[] { PruneKind.Stochastic, PruneKind.Threshold })
+                foreach (var t in new[] { x, clean })
+                {
+                    var y = Tensor.Uninitialized(t.Shape, d);
+                    var st = Tensor.Uninitialized(new Shape(4), d);
+                    B(d).Prune(kind, t, y, 0.7f, 11, st);
+                    r.Add((y, st));
+                }
+            var noStats = Of(d, v, 100, 200);
+            B(d).Prune(PruneKind.Stochastic, noStats, noStats, 0.7f, 11, null);   // in place, no statistics
+            r.Add((noStats, null));
+            return [.. r];
+        }
+        yield return new("prune (stochastic, threshold, in place)", d => [.. Pruned(d).Select(p => p.X.ToArray())], 0, 0);
+        yield return new("prune statistics", d => [.. Pruned(d).Where(p => p.Stats is not null).Select(p => p.Stats!.ToArray())], 0, 1e-4f);   // CPU: float lanes per 4096 elements
         foreach (var model in new[] { "mlp", "cnn" })
             yield return new($"training step ({model})", d =>
             {

@@ -13,9 +13,7 @@ public sealed partial class CpuBackend
 {
     public void Prune(PruneKind kind, Tensor x, Tensor y, float threshold, ulong seed, Tensor? stats)
     {
-        if (x.Numel != y.Numel) throw new ArgumentException($"prune: output has shape {y.Shape}, input {x.Shape}");
-        if (!(threshold >= 0) || float.IsInfinity(threshold)) throw new ArgumentException($"prune: threshold must be finite and ≥ 0, got {threshold}");
-        if (stats is not null && stats.Numel != 4) throw new ArgumentException($"prune: stats must have 4 elements, got shape {stats.Shape}");
+        CheckPrune(x, y, threshold, stats);
         var xd = Data(x); var yd = Data(y);
         int xo = x.Offset, yo = y.Offset;
         uint key = CounterRandom.Key(seed);
@@ -35,6 +33,14 @@ public sealed partial class CpuBackend
         }
     }
 
+    /// <summary>The argument checks of <see cref="IBackend.Prune"/>, shared with the other backends.</summary>
+    internal static void CheckPrune(Tensor x, Tensor y, float threshold, Tensor? stats)
+    {
+        if (x.Numel != y.Numel) throw new ArgumentException($"prune: output has shape {y.Shape}, input {x.Shape}");
+        if (!(threshold >= 0) || float.IsInfinity(threshold)) throw new ArgumentException($"prune: threshold must be finite and ≥ 0, got {threshold}");
+        if (stats is not null && stats.Numel != 4) throw new ArgumentException($"prune: stats must have 4 elements, got shape {stats.Shape}");
+    }
+
     struct PruneSums
     {
         public long Zeros;
@@ -47,7 +53,6 @@ public sealed partial class CpuBackend
     static PruneSums PruneRange(PruneKind kind, ReadOnlySpan<float> x, Span<float> y, int start, float alpha, uint key, bool wantStats)
     {
         const int Block = 4096;
-        const float Inv24 = 1f / (1 << 24);
         int n = x.Length, w = Vector<float>.Count;
         bool stochastic = kind == PruneKind.Stochastic;
         ref float rx = ref MemoryMarshal.GetReference(x);
@@ -55,9 +60,8 @@ public sealed partial class CpuBackend
         var va = new Vector<float>(alpha);
         var alphaBits = Vector.AsVectorUInt32(va);
         var signMask = new Vector<uint>(0x80000000u);
-        var golden = new Vector<uint>(CounterRandom.Golden);
         var vkey = new Vector<uint>(key);
-        var inv24 = new Vector<float>(Inv24);
+        var inv24 = new Vector<float>(CounterRandom.Inv24);
         var sums = new PruneSums();
         for (int b = 0; b < n; b += Block)
         {
@@ -72,7 +76,7 @@ public sealed partial class CpuBackend
                 if (stochastic)
                 {
                     var counter = new Vector<uint>((uint)(start + i)) + Vector<uint>.Indices;
-                    var bits = Vector.ShiftRightLogical(MixVector(counter * golden + vkey), 8);
+                    var bits = CounterRandom.Bits24(vkey, counter);
                     var u = Vector.ConvertToSingle(Vector.AsVectorInt32(bits)) * inv24;
                     var up = Vector.LessThan(u * va, Vector.Abs(xv));
                     var signedAlpha = Vector.AsVectorSingle((Vector.AsVectorUInt32(xv) & signMask) | alphaBits);
@@ -115,14 +119,7 @@ public sealed partial class CpuBackend
         float a = MathF.Abs(x);
         if (!(a < alpha)) return x;
         if (kind == PruneKind.Threshold) return 0f;
-        float u = CounterRandom.Uniform(key, index);
+        float u = CounterRandom.Uniform(key, (uint)index);
         return u * alpha < a ? MathF.CopySign(alpha, x) : 0f;
-    }
-
-    static Vector<uint> MixVector(Vector<uint> h)
-    {
-        h ^= Vector.ShiftRightLogical(h, 16); h *= new Vector<uint>(0x85EBCA6Bu);
-        h ^= Vector.ShiftRightLogical(h, 13); h *= new Vector<uint>(0xC2B2AE35u);
-        return h ^ Vector.ShiftRightLogical(h, 16);
     }
 }

@@ -13,8 +13,7 @@ public sealed partial class CpuBackend
 {
     public void QuantizeFloat(Tensor x, Tensor y, int exponentBits, int mantissaBits, bool infNaN, float scale, bool stochastic, ulong seed)
     {
-        if (x.Numel != y.Numel)
-            throw new ArgumentException($"quantize_float: input has shape {x.Shape}, output {y.Shape}");
+        CheckQuantize(x, y);
         var spec = new FloatRounding.Spec(exponentBits, mantissaBits, infNaN, scale, stochastic, seed);
         bool vector = exponentBits < FloatRounding.MaxExponentBits && Vector.IsHardwareAccelerated;
         var xd = Data(x); var yd = Data(y);
@@ -26,6 +25,14 @@ public sealed partial class CpuBackend
             int done = vector ? QuantizeVectors(xs, ys, (uint)s, spec) : 0;
             for (int i = done; i < xs.Length; i++) ys[i] = FloatRounding.Quantize(xs[i], spec, (uint)(s + i));
         });
+    }
+
+    /// <summary>The shape check of <see cref="IBackend.QuantizeFloat"/>, shared with the other backends (the format and
+    /// scale are checked by <see cref="FloatRounding.Spec"/>).</summary>
+    internal static void CheckQuantize(Tensor x, Tensor y)
+    {
+        if (x.Numel != y.Numel)
+            throw new ArgumentException($"quantize_float: input has shape {x.Shape}, output {y.Shape}");
     }
 
     /// <summary>The full vectors of a range; returns how many elements it did. x and y may be the same memory.</summary>
@@ -43,11 +50,8 @@ public sealed partial class CpuBackend
         var absMask = new Vector<uint>(0x7FFF_FFFFu);
         var infBits = new Vector<int>(0x7F80_0000);
         var special = s.InfNaN ? default : new Vector<float>(float.NaN);
-        var k0 = new Vector<uint>(s.K0); var k1 = new Vector<uint>(s.K1);
+        var key = new Vector<uint>(s.Key);
         var twoTo24 = new Vector<float>(16777216f);
-        Span<uint> laneInit = stackalloc uint[w];
-        for (int l = 0; l < w; l++) laneInit[l] = (uint)l;
-        var lanes = new Vector<uint>(laneInit);
         for (; i <= n - w; i += w)
         {
             var xv = Vector.LoadUnsafe(ref rx, (nuint)i);
@@ -62,8 +66,8 @@ public sealed partial class CpuBackend
             if (s.Stochastic)
             {
                 var floor = Vector.Floor(t);
-                var index = new Vector<uint>(firstIndex + (uint)i) + lanes;
-                var u = Vector.ConvertToSingle(Vector.AsVectorInt32(Vector.ShiftRightLogical(Hash(index, k0, k1), 8)));
+                var index = new Vector<uint>(firstIndex + (uint)i) + Vector<uint>.Indices;
+                var u = Vector.ConvertToSingle(Vector.AsVectorInt32(CounterRandom.Bits24(key, index)));
                 k = floor + Vector.ConditionalSelect(Vector.LessThan(u, (t - floor) * twoTo24), Vector<float>.One, Vector<float>.Zero);
             }
             else k = Vector.Round(t);
@@ -74,18 +78,5 @@ public sealed partial class CpuBackend
             result.StoreUnsafe(ref ry, (nuint)i);
         }
         return i;
-    }
-
-    /// <summary><see cref="CounterHash.Bits"/> in SIMD lanes.</summary>
-    static Vector<uint> Hash(Vector<uint> index, Vector<uint> k0, Vector<uint> k1) => LowBias32(LowBias32(index + k0) ^ k1);
-
-    static Vector<uint> LowBias32(Vector<uint> x)
-    {
-        x ^= Vector.ShiftRightLogical(x, 16);
-        x *= new Vector<uint>(0x7FEB352DU);
-        x ^= Vector.ShiftRightLogical(x, 15);
-        x *= new Vector<uint>(0x846CA68BU);
-        x ^= Vector.ShiftRightLogical(x, 16);
-        return x;
     }
 }

@@ -9,7 +9,8 @@ namespace Frugal.Tests.Backends.Cuda;
 public class KernelSourceTests
 {
     public static readonly KernelModule[] Modules =
-        [ElementwiseKernels.Module, ReduceKernels.Module, ConvKernels.Module, NormKernels.Module, IndexKernels.Module, OptimKernels.Module];
+        [ElementwiseKernels.Module, ReduceKernels.Module, ConvKernels.Module, NormKernels.Module, IndexKernels.Module, OptimKernels.Module,
+         CompressionKernels.Module];
 
     [Fact]
     public void Every_module_parses_into_kernels_with_supported_parameter_types()

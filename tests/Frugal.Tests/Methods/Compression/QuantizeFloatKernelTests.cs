@@ -1,3 +1,4 @@
+using Frugal.Backends;
 using Frugal.Methods.Compression;
 using Frugal.Ops;
 using Frugal.Tensors;
@@ -245,6 +246,27 @@ public class QuantizeFloatKernelTests
         int differ = a.Zip(b).Count(p => p.First != p.Second);
         // Roughly 1/3 of uniformly placed values flip between seeds (the expected share is E[2p(1−p)] = 1/3).
         Assert.InRange(differ, x.Length / 5, x.Length / 2);
+    }
+
+    [Theory, MemberData(nameof(Formats))]
+    public void Kernel_gives_the_scalar_reference_bits_for_both_roundings_and_any_scale(string device, string format)
+    {
+        // Every backend must reproduce FloatRounding.Quantize exactly, random bits of stochastic rounding included
+        // (same seed and flat index → same bits): magnitudes 2^−40 … 2^40, ties, ±0, NaN, inf, denormals, float max.
+        var f = FloatFormat.Parse(format);
+        var x = QuantizeFloatCpuTests.Data(5000, 17);
+        foreach (var r in new[] { Rounding.NearestEven, Rounding.Stochastic })
+            foreach (float scale in new[] { 1f, 0.375f, 1024f })
+            {
+                var y = Quantize(x, TestDevices.Parse(device), f, r, scale, seed: 99);
+                var spec = new FloatRounding.Spec(f.ExponentBits, f.MantissaBits, f.HasInfinity, scale, r == Rounding.Stochastic, 99);
+                for (int i = 0; i < x.Length; i++)
+                {
+                    float want = FloatRounding.Quantize(x[i], spec, (uint)i);
+                    if (!want.Equals(y[i]) || BitConverter.SingleToUInt32Bits(want) != BitConverter.SingleToUInt32Bits(y[i]) && !float.IsNaN(want))
+                        SameBits(want, y[i], $"{format} {r} scale {scale}: x[{i}] = {x[i]:R}");
+                }
+            }
     }
 
     [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]

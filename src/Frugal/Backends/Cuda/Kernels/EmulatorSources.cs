@@ -11,7 +11,8 @@ namespace Frugal.Backends.Cuda.Kernels;
 public static class EmulatorSources
 {
     public static IReadOnlyList<KernelModule> Modules { get; } =
-        [ElementwiseKernels.Module, ReduceKernels.Module, ConvKernels.Module, NormKernels.Module, IndexKernels.Module, OptimKernels.Module];
+        [ElementwiseKernels.Module, ReduceKernels.Module, ConvKernels.Module, NormKernels.Module, IndexKernels.Module, OptimKernels.Module,
+         CompressionKernels.Module];
 
     /// <summary>File name → contents.</summary>
     public static IReadOnlyDictionary<string, string> Generate()

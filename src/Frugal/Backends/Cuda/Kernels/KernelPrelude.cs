@@ -102,6 +102,19 @@ __device__ double fr_block_sum_d(double v, double* sh)
     return r;
 }
 
+// CounterRandom.Bits24 (Backends/CounterRandom.cs, recipe in its remarks): 24 random bits for element i of a call
+// whose key the host derived from the seed; fmix32 of a Weyl counter, all mod 2^32.
+__device__ __forceinline__ unsigned fr_random_bits24(unsigned key, unsigned i)
+{
+    unsigned h = i * 0x9E3779B9u + key;
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h >> 8;
+}
+
 // Exact GELU pieces: Φ(x) and φ(x) (PyTorch's default GELU, as GeluMath on the CPU).
 __device__ __forceinline__ float fr_gelu_cdf(float x) { return 0.5f * (1.0f + erff(x * 0.70710678118654752f)); }
 __device__ __forceinline__ float fr_gelu_pdf(float x) { return 0.39894228040143268f * expf(-0.5f * x * x); }
