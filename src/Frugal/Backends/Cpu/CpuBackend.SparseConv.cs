@@ -1,0 +1,187 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Frugal.Tensors;
+
+namespace Frugal.Backends.Cpu;
+
+/// <summary>
+/// The backward products of a convolution from the non-zeros of a pruned gy (IBackend.Sparse.cs; Chmiel et al., ICLR 2021,
+/// ../shared/METHODS.md section 1). Each image is turned channels-last (NHWC) and zero-padded, so the window of an output
+/// pixel is taps rows of C contiguous floats: a non-zero gy[n, co, p] = v then adds v·w[co, :, tap] to the padded dx rows and
+/// v·x rows to dw[co, tap, :], two short AXPYs per tap. This skips im2col and col2im, which move kh·kw times the image and cost
+/// as much as the GEMMs they feed once the GEMM work has shrunk with the density.
+/// </summary>
+public sealed partial class CpuBackend
+{
+    public unsafe void SparseConv2dBackward(Tensor gy, Tensor x, Tensor w, Window2d win, Tensor? dx, Tensor? dw)
+    {
+        if (x.Rank != 4 || w.Rank != 4 || w.Shape[1] != x.Shape[1] || w.Shape[2] != win.KernelH || w.Shape[3] != win.KernelW
+            || x.Shape[2] != win.Height || x.Shape[3] != win.Width)
+            throw new ArgumentException($"sparse_conv2d_backward: input {x.Shape} and weight {w.Shape} do not match the window {win} (groups 1)");
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], cout = w.Shape[0], taps = win.Taps, s = win.OutH * win.OutW;
+        if (gy.Shape != new Shape(n, cout, win.OutH, win.OutW) || (dx != null && dx.Shape != x.Shape) || (dw != null && dw.Shape != w.Shape))
+            throw new ArgumentException($"sparse_conv2d_backward: gy {gy.Shape}, dx {dx?.Shape}, dw {dw?.Shape} do not match input {x.Shape} and weight {w.Shape}");
+        if (dx == null && dw == null) return;
+
+        // Offsets in the padded channels-last image: of each output pixel's window corner, and of each tap within a window.
+        int wp = wd + 2 * win.PadW, plane = (h + 2 * win.PadH) * wp;
+        var pixel = new int[s];
+        for (int oy = 0, p = 0; oy < win.OutH; oy++)
+            for (int ox = 0; ox < win.OutW; ox++, p++) pixel[p] = (oy * win.StrideH * wp + ox * win.StrideW) * c;
+        var tap = new int[taps];
+        for (int ki = 0, t = 0; ki < win.KernelH; ki++)
+            for (int kj = 0; kj < win.KernelW; kj++, t++) tap[t] = (ki * win.DilationH * wp + kj * win.DilationW) * c;
+
+        // w as [Cout, taps, C]: the C weights of one (co, tap) are contiguous, like the padded image's rows.
+        float[]? wt = null;
+        if (dx != null)
+        {
+            wt = ArrayPool<float>.Shared.Rent(cout * taps * c);
+            var wd0 = Data(w);
+            for (int o = 0; o < cout; o++)
+                for (int ci = 0; ci < c; ci++)
+                    for (int t = 0; t < taps; t++) wt[(o * taps + t) * c + ci] = wd0[w.Offset + (o * c + ci) * taps + t];
+        }
+
+        // Images split into one contiguous chunk per thread; each chunk sums its own dw, and the partial sums are added
+        // in chunk order afterwards (deterministic, no write races).
+        long work = (long)n * (cout * s + 3L * c * plane);
+        int chunks = work < 4L * Threading.ParallelThreshold ? 1 : Math.Min(Threading.Threads, n);
+        var partial = dw != null ? new float[chunks][] : null;
+        var gyd = Data(gy); var xd = Data(x); var dxd = dx != null ? Data(dx) : null;
+        int gyo = gy.Offset, xo = x.Offset, dxo = dx?.Offset ?? 0;
+        Threading.For(chunks, (c0, c1) =>
+        {
+            for (int ch = c0; ch < c1; ch++)
+            {
+                int n0 = (int)((long)n * ch / chunks), n1 = (int)((long)n * (ch + 1) / chunks);
+                float[]? xpad = null, dxpad = null, dwp = null;
+                if (dw != null)
+                {
+                    xpad = ArrayPool<float>.Shared.Rent(plane * c);
+                    Array.Clear(xpad, 0, plane * c);          // the border stays zero: only the interior is rewritten per image
+                    dwp = partial![ch] = ArrayPool<float>.Shared.Rent(cout * taps * c);
+                    Array.Clear(dwp, 0, cout * taps * c);
+                }
+                if (dx != null) dxpad = ArrayPool<float>.Shared.Rent(plane * c);
+                fixed (float* pgy = gyd, px = xd, pdx = dxd, pxp = xpad, pdxp = dxpad, pdwp = dwp, pwt = wt)
+                fixed (int* ppix = pixel, ptap = tap)
+                {
+                    var scatter = new TapScatter { Taps = taps, C = c, Tap = ptap, XPad = pxp, DxPad = pdxp };
+                    for (int img = n0; img < n1; img++)
+                    {
+                        if (pxp != null) ToPaddedChannelsLast(px + xo + (long)img * c * h * wd, c, h, wd, win.PadH, win.PadW, pxp);
+                        if (pdxp != null) new Span<float>(pdxp, plane * c).Clear();
+                        for (int o = 0; o < cout; o++)
+                        {
+                            scatter.W = pwt != null ? pwt + (long)o * taps * c : null;
+                            scatter.Dw = pdwp != null ? pdwp + (long)o * taps * c : null;
+                            scatter.Pixel = ppix;
+                            ForNonZeros(pgy + gyo + ((long)img * cout + o) * s, s, ref scatter);
+                        }
+                        if (pdxp != null) FromPaddedChannelsLast(pdxp, c, h, wd, win.PadH, win.PadW, pdx + dxo + (long)img * c * h * wd);
+                    }
+                }
+                if (xpad != null) ArrayPool<float>.Shared.Return(xpad);
+                if (dxpad != null) ArrayPool<float>.Shared.Return(dxpad);
+            }
+        }, 1);
+        if (wt != null) ArrayPool<float>.Shared.Return(wt);
+
+        if (dw != null)
+        {
+            // dw[co, ci, t] = Σ_chunks partial[(co·taps + t)·C + ci]
+            var dwd = Data(dw);
+            int dwo = dw.Offset;
+            for (int o = 0; o < cout; o++)
+                for (int ci = 0; ci < c; ci++)
+                    for (int t = 0; t < taps; t++)
+                    {
+                        int src = (o * taps + t) * c + ci;
+                        float sum = partial![0][src];
+                        for (int ch = 1; ch < chunks; ch++) sum += partial[ch][src];
+                        dwd[dwo + (o * c + ci) * taps + t] = sum;
+                    }
+            foreach (var a in partial!) ArrayPool<float>.Shared.Return(a);
+        }
+    }
+
+    /// <summary>For a non-zero v at output pixel p of channel co: every tap t adds v·W[t] to the padded dx row and v·(padded x row) to Dw[t].</summary>
+    unsafe struct TapScatter : INonZeroVisitor
+    {
+        public int Taps, C;
+        public int* Pixel, Tap;
+        public float* XPad, DxPad, W, Dw;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Visit(int p, float v)
+        {
+            int corner = Pixel[p];
+            if (DxPad != null && Dw != null)
+                for (int t = 0; t < Taps; t++)
+                {
+                    int off = corner + Tap[t];
+                    Axpy2(DxPad + off, W + t * C, Dw + t * C, XPad + off, v, C);
+                }
+            else if (DxPad != null)
+                for (int t = 0; t < Taps; t++) Axpy(DxPad + corner + Tap[t], W + t * C, v, C);
+            else
+                for (int t = 0; t < Taps; t++) Axpy(Dw + t * C, XPad + corner + Tap[t], v, C);
+        }
+    }
+
+    /// <summary>y[0, n) += a·x[0, n)</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Axpy(float* y, float* x, float a, int n)
+    {
+        int j = 0;
+        var va = Vector512.Create(a);
+        for (; j <= n - 16; j += 16) Vector512.FusedMultiplyAdd(va, Vector512.Load(x + j), Vector512.Load(y + j)).Store(y + j);
+        for (; j < n; j++) y[j] += a * x[j];
+    }
+
+    /// <summary>y1 += a·x1 and y2 += a·x2 over [0, n): the dx and dw updates of one tap in one loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Axpy2(float* y1, float* x1, float* y2, float* x2, float a, int n)
+    {
+        int j = 0;
+        var va = Vector512.Create(a);
+        for (; j <= n - 16; j += 16)
+        {
+            Vector512.FusedMultiplyAdd(va, Vector512.Load(x1 + j), Vector512.Load(y1 + j)).Store(y1 + j);
+            Vector512.FusedMultiplyAdd(va, Vector512.Load(x2 + j), Vector512.Load(y2 + j)).Store(y2 + j);
+        }
+        for (; j < n; j++) { y1[j] += a * x1[j]; y2[j] += a * x2[j]; }
+    }
+
+    /// <summary>The interior of the zero-padded channels-last image: xp[((ih + padH)·(W + 2·padW) + iw + padW)·C + ci] = x[ci, ih, iw].</summary>
+    static unsafe void ToPaddedChannelsLast(float* x, int c, int h, int w, int padH, int padW, float* xp)
+    {
+        int wp = w + 2 * padW;
+        for (int ih = 0; ih < h; ih++)
+        {
+            float* dst = xp + ((long)(ih + padH) * wp + padW) * c;
+            for (int ci = 0; ci < c; ci++)
+            {
+                float* src = x + ((long)ci * h + ih) * w;
+                for (int iw = 0; iw < w; iw++) dst[(long)iw * c + ci] = src[iw];
+            }
+        }
+    }
+
+    /// <summary>The adjoint read: x[ci, ih, iw] = xp[((ih + padH)·(W + 2·padW) + iw + padW)·C + ci]; the padding border is dropped.</summary>
+    static unsafe void FromPaddedChannelsLast(float* xp, int c, int h, int w, int padH, int padW, float* x)
+    {
+        int wp = w + 2 * padW;
+        for (int ih = 0; ih < h; ih++)
+        {
+            float* src = xp + ((long)(ih + padH) * wp + padW) * c;
+            for (int ci = 0; ci < c; ci++)
+            {
+                float* dst = x + ((long)ci * h + ih) * w;
+                for (int iw = 0; iw < w; iw++) dst[iw] = src[(long)iw * c + ci];
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using Frugal.Tensors;
+
+namespace Frugal.Ops;
+
+/// <summary>
+/// When a layer's backward uses the sparse-operand kernels (IBackend.Sparse.cs) instead of the dense GEMMs: a pruned
+/// neural gradient (Chmiel et al., ICLR 2021; ../shared/METHODS.md section 1, issue 4 item 6) shortens the backward pass
+/// in wall-clock time only below a break-even density, which these constants hold. No flag: the backward counts the
+/// gradient's non-zeros (one SIMD pass, cheap next to the GEMMs; see <see cref="Density"/>) and picks the faster path.
+/// </summary>
+static class SparseBackward
+{
+    /// <summary>Break-even density of dX = dY·W for linear layers (sparse when density is below it). Measured with
+    /// `frugal bench sparse`; see docs/RESULTS.md.</summary>
+    internal const double LinearInputBreakEven = 0.10;
+
+    /// <summary>Break-even density of dW = dYᵀ·X for linear layers.</summary>
+    internal const double LinearWeightBreakEven = 0.10;
+
+    /// <summary>Break-even density of a whole convolution backward (dX and dW, groups 1), fused sparse kernel against
+    /// im2col + two GEMMs + col2im.</summary>
+    internal const double ConvBreakEven = 0.10;
+
+    /// <summary>Which path the backward takes: measured choice, or one forced (tests and benchmarks; per thread, because the
+    /// backward runs on the thread that calls it and tests run in parallel).</summary>
+    internal enum Path { Auto, Dense, Sparse }
+
+    [ThreadStatic] static Path _force;
+    [ThreadStatic] static long _sparseCalls;
+
+    internal static Path Force { get => _force; set => _force = value; }
+
+    /// <summary>How many layer backwards on this thread took a sparse kernel (a test checks that the path is really used).</summary>
+    internal static long SparseCalls => _sparseCalls;
+
+    /// <summary>The fraction of non-zero entries of g (0 or 1 when a path is forced, so the probe is skipped).</summary>
+    internal static double Density(Tensor g) => _force switch
+    {
+        Path.Sparse => 0,
+        Path.Dense => 1,
+        _ => g.Numel == 0 ? 1 : (double)g.Backend.CountNonZero(g) / g.Numel,
+    };
+
+    /// <summary>True when a product of this density is faster on the sparse kernel; counts the sparse calls.</summary>
+    internal static bool Use(double density, double breakEven)
+    {
+        if (density >= breakEven) return false;
+        _sparseCalls++;
+        return true;
+    }
+}
