@@ -29,6 +29,7 @@ public sealed partial class CpuBackend
         return total;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe int CountNonZero(float* p, int n)
     {
         int c = 0, i = 0;
@@ -72,26 +73,31 @@ public sealed partial class CpuBackend
             int rowsPer = (m + rowBlocks - 1) / rowBlocks;
             long work = (csr.NonZeros + m) * (long)n;
             int items = tiles * rowBlocks;
-            Threading.For(items, (i0, i1) =>
-            {
-                fixed (float* pb = bd, pc = cd, pv = csr.Value)
-                fixed (int* pi = csr.Index, ps = csr.Start)
-                    for (int it = i0; it < i1; it++)
-                    {
-                        int j0 = it / rowBlocks * SparseTile, w = Math.Min(SparseTile, n - j0);
-                        int r0 = it % rowBlocks * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
-                        for (int r = r0; r < r1; r++)
-                        {
-                            int e0 = ps[r];
-                            CombineRows(pc + co + (long)r * n + j0, pb + bo + j0, n, pi + e0, pv + e0, ps[r + 1] - e0, w, accumulate);
-                        }
-                    }
-            }, Threading.Grain(work / items));
+            Threading.For(items, (i0, i1) => GemmItems(csr, bd, bo, cd, co, m, n, rowBlocks, rowsPer, i0, i1, accumulate), Threading.Grain(work / items));
         }
         finally { csr.Return(); }
     }
 
+    /// <summary>Work items [i0, i1) of <see cref="SparseGemm"/>: item it is column tile it / rowBlocks and row block it % rowBlocks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void GemmItems(SparseRows csr, float[] bd, int bo, float[] cd, int co, int m, int n, int rowBlocks, int rowsPer, int i0, int i1, bool accumulate)
+    {
+        fixed (float* pb = bd, pc = cd, pv = csr.Value)
+        fixed (int* pi = csr.Index, ps = csr.Start)
+            for (int it = i0; it < i1; it++)
+            {
+                int j0 = it / rowBlocks * SparseTile, w = Math.Min(SparseTile, n - j0);
+                int r0 = it % rowBlocks * rowsPer, r1 = Math.Min(m, r0 + rowsPer);
+                for (int r = r0; r < r1; r++)
+                {
+                    int e0 = ps[r];
+                    CombineRows(pc + co + (long)r * n + j0, pb + bo + j0, n, pi + e0, pv + e0, ps[r + 1] - e0, w, accumulate);
+                }
+            }
+    }
+
     /// <summary>c[0, w) = (accumulate ? c : 0) + Σ_e val[e]·b[idx[e]·ldb + (0, w)]: the row of C in tiles of 128, 64, 16 and single floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void CombineRows(float* c, float* b, int ldb, int* idx, float* val, int q, int w, bool accumulate)
     {
         int j = 0;
@@ -106,6 +112,7 @@ public sealed partial class CpuBackend
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void Combine128(float* c, float* b, int ldb, int* idx, float* val, int q, bool accumulate)
     {
         Vector512<float> a0, a1, a2, a3, a4, a5, a6, a7;
@@ -132,6 +139,7 @@ public sealed partial class CpuBackend
         a4.Store(c + 64); a5.Store(c + 80); a6.Store(c + 96); a7.Store(c + 112);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void Combine64(float* c, float* b, int ldb, int* idx, float* val, int q, bool accumulate)
     {
         Vector512<float> a0, a1, a2, a3;
@@ -149,6 +157,7 @@ public sealed partial class CpuBackend
         a0.Store(c); a1.Store(c + 16); a2.Store(c + 32); a3.Store(c + 48);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void Combine16(float* c, float* b, int ldb, int* idx, float* val, int q, bool accumulate)
     {
         var a0 = accumulate ? Vector512.Load(c) : Vector512<float>.Zero;
@@ -168,6 +177,7 @@ public sealed partial class CpuBackend
         public long NonZeros;
 
         /// <summary>op(S) = S [m, k], or Sᵀ for S [k, m] when transposed (its rows are S's columns).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static unsafe SparseRows Compress(float[] sd, int so, bool transposed, int m, int k)
         {
             var r = new SparseRows { Start = ArrayPool<int>.Shared.Rent(m + 1) };

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Frugal.Tensors;
 
 namespace Frugal.Backends.Cpu;
@@ -49,44 +50,9 @@ public sealed partial class CpuBackend
         long work = (long)n * (cout * s + 3L * c * plane);
         int chunks = work < 4L * Threading.ParallelThreshold ? 1 : Math.Min(Threading.Threads, n);
         var partial = dw != null ? new float[chunks][] : null;
-        var gyd = Data(gy); var xd = Data(x); var dxd = dx != null ? Data(dx) : null;
-        int gyo = gy.Offset, xo = x.Offset, dxo = dx?.Offset ?? 0;
-        Threading.For(chunks, (c0, c1) =>
-        {
-            for (int ch = c0; ch < c1; ch++)
-            {
-                int n0 = (int)((long)n * ch / chunks), n1 = (int)((long)n * (ch + 1) / chunks);
-                float[]? xpad = null, dxpad = null, dwp = null;
-                if (dw != null)
-                {
-                    xpad = ArrayPool<float>.Shared.Rent(plane * c);
-                    Array.Clear(xpad, 0, plane * c);          // the border stays zero: only the interior is rewritten per image
-                    dwp = partial![ch] = ArrayPool<float>.Shared.Rent(cout * taps * c);
-                    Array.Clear(dwp, 0, cout * taps * c);
-                }
-                if (dx != null) dxpad = ArrayPool<float>.Shared.Rent(plane * c);
-                fixed (float* pgy = gyd, px = xd, pdx = dxd, pxp = xpad, pdxp = dxpad, pdwp = dwp, pwt = wt)
-                fixed (int* ppix = pixel, ptap = tap)
-                {
-                    var scatter = new TapScatter { Taps = taps, C = c, Tap = ptap, XPad = pxp, DxPad = pdxp };
-                    for (int img = n0; img < n1; img++)
-                    {
-                        if (pxp != null) ToPaddedChannelsLast(px + xo + (long)img * c * h * wd, c, h, wd, win.PadH, win.PadW, pxp);
-                        if (pdxp != null) new Span<float>(pdxp, plane * c).Clear();
-                        for (int o = 0; o < cout; o++)
-                        {
-                            scatter.W = pwt != null ? pwt + (long)o * taps * c : null;
-                            scatter.Dw = pdwp != null ? pdwp + (long)o * taps * c : null;
-                            scatter.Pixel = ppix;
-                            ForNonZeros(pgy + gyo + ((long)img * cout + o) * s, s, ref scatter);
-                        }
-                        if (pdxp != null) FromPaddedChannelsLast(pdxp, c, h, wd, win.PadH, win.PadW, pdx + dxo + (long)img * c * h * wd);
-                    }
-                }
-                if (xpad != null) ArrayPool<float>.Shared.Return(xpad);
-                if (dxpad != null) ArrayPool<float>.Shared.Return(dxpad);
-            }
-        }, 1);
+        var job = new ConvJob(Data(gy), gy.Offset, Data(x), x.Offset, dx != null ? Data(dx) : null, dx?.Offset ?? 0, wt, partial,
+            win, n, c, h, wd, cout, dw != null, pixel, tap, chunks);
+        Threading.For(chunks, (c0, c1) => { for (int ch = c0; ch < c1; ch++) ConvChunk(job, ch); }, 1);
         if (wt != null) ArrayPool<float>.Shared.Return(wt);
 
         if (dw != null)
@@ -105,6 +71,47 @@ public sealed partial class CpuBackend
                     }
             foreach (var a in partial!) ArrayPool<float>.Shared.Return(a);
         }
+    }
+
+    sealed record ConvJob(float[] Gy, int GyOffset, float[] X, int XOffset, float[]? Dx, int DxOffset, float[]? Wt, float[][]? Partial,
+        Window2d Win, int N, int C, int H, int W, int Cout, bool NeedsDw, int[] Pixel, int[] Tap, int Chunks);
+
+    /// <summary>Images [N·ch/chunks, N·(ch+1)/chunks): padded dx per image, dw summed into Partial[ch].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void ConvChunk(ConvJob j, int ch)
+    {
+        var win = j.Win;
+        int c = j.C, h = j.H, wd = j.W, cout = j.Cout, taps = win.Taps, s = win.OutH * win.OutW;
+        int plane = (h + 2 * win.PadH) * (wd + 2 * win.PadW);
+        int n0 = (int)((long)j.N * ch / j.Chunks), n1 = (int)((long)j.N * (ch + 1) / j.Chunks);
+        float[]? xpad = null, dxpad = null, dwp = null;
+        if (j.NeedsDw)
+        {
+            xpad = ArrayPool<float>.Shared.Rent(plane * c);
+            Array.Clear(xpad, 0, plane * c);          // the border stays zero: only the interior is rewritten per image
+            dwp = j.Partial![ch] = ArrayPool<float>.Shared.Rent(cout * taps * c);
+            Array.Clear(dwp, 0, cout * taps * c);
+        }
+        if (j.Dx != null) dxpad = ArrayPool<float>.Shared.Rent(plane * c);
+        fixed (float* pgy = j.Gy, px = j.X, pdx = j.Dx, pxp = xpad, pdxp = dxpad, pdwp = dwp, pwt = j.Wt)
+        fixed (int* ppix = j.Pixel, ptap = j.Tap)
+        {
+            var scatter = new TapScatter { Taps = taps, C = c, Pixel = ppix, Tap = ptap, XPad = pxp, DxPad = pdxp };
+            for (int img = n0; img < n1; img++)
+            {
+                if (pxp != null) ToPaddedChannelsLast(px + j.XOffset + (long)img * c * h * wd, c, h, wd, win.PadH, win.PadW, pxp);
+                if (pdxp != null) new Span<float>(pdxp, plane * c).Clear();
+                for (int o = 0; o < cout; o++)
+                {
+                    scatter.W = pwt != null ? pwt + (long)o * taps * c : null;
+                    scatter.Dw = pdwp != null ? pdwp + (long)o * taps * c : null;
+                    ForNonZeros(pgy + j.GyOffset + ((long)img * cout + o) * s, s, ref scatter);
+                }
+                if (pdxp != null) FromPaddedChannelsLast(pdxp, c, h, wd, win.PadH, win.PadW, pdx + j.DxOffset + (long)img * c * h * wd);
+            }
+        }
+        if (xpad != null) ArrayPool<float>.Shared.Return(xpad);
+        if (dxpad != null) ArrayPool<float>.Shared.Return(dxpad);
     }
 
     /// <summary>For a non-zero v at output pixel p of channel co: every tap t adds v·W[t] to the padded dx row and v·(padded x row) to Dw[t].</summary>
@@ -155,33 +162,37 @@ public sealed partial class CpuBackend
         for (; j < n; j++) { y1[j] += a * x1[j]; y2[j] += a * x2[j]; }
     }
 
-    /// <summary>The interior of the zero-padded channels-last image: xp[((ih + padH)·(W + 2·padW) + iw + padW)·C + ci] = x[ci, ih, iw].</summary>
+    /// <summary>The interior of the zero-padded channels-last image: xp[((ih + padH)·(W + 2·padW) + iw + padW)·C + ci] = x[ci, ih, iw].
+    /// With AVX2, 8 channels of a pixel are one gather (stride H·W) and one contiguous store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void ToPaddedChannelsLast(float* x, int c, int h, int w, int padH, int padW, float* xp)
     {
-        int wp = w + 2 * padW;
+        int wp = w + 2 * padW, hw = h * w, c8 = Avx2.IsSupported ? c & ~7 : 0;
+        var stride = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * hw;
         for (int ih = 0; ih < h; ih++)
-        {
-            float* dst = xp + ((long)(ih + padH) * wp + padW) * c;
-            for (int ci = 0; ci < c; ci++)
+            for (int iw = 0; iw < w; iw++)
             {
-                float* src = x + ((long)ci * h + ih) * w;
-                for (int iw = 0; iw < w; iw++) dst[(long)iw * c + ci] = src[iw];
+                float* dst = xp + ((long)(ih + padH) * wp + iw + padW) * c, src = x + ih * w + iw;
+                int ci = 0;
+                for (; ci < c8; ci += 8) Avx2.GatherVector256(src + (long)ci * hw, stride, 4).Store(dst + ci);
+                for (; ci < c; ci++) dst[ci] = src[(long)ci * hw];
             }
-        }
     }
 
-    /// <summary>The adjoint read: x[ci, ih, iw] = xp[((ih + padH)·(W + 2·padW) + iw + padW)·C + ci]; the padding border is dropped.</summary>
+    /// <summary>The adjoint read: x[ci, ih, iw] = xp[((ih + padH)·(W + 2·padW) + iw + padW)·C + ci]; the padding border is dropped.
+    /// With AVX2, 8 pixels of a channel row are one gather (stride C) and one contiguous store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void FromPaddedChannelsLast(float* xp, int c, int h, int w, int padH, int padW, float* x)
     {
-        int wp = w + 2 * padW;
-        for (int ih = 0; ih < h; ih++)
-        {
-            float* src = xp + ((long)(ih + padH) * wp + padW) * c;
-            for (int ci = 0; ci < c; ci++)
+        int wp = w + 2 * padW, w8 = Avx2.IsSupported ? w & ~7 : 0;
+        var stride = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * c;
+        for (int ci = 0; ci < c; ci++)
+            for (int ih = 0; ih < h; ih++)
             {
-                float* dst = x + ((long)ci * h + ih) * w;
-                for (int iw = 0; iw < w; iw++) dst[iw] = src[(long)iw * c + ci];
+                float* src = xp + ((long)(ih + padH) * wp + padW) * c + ci, dst = x + ((long)ci * h + ih) * w;
+                int iw = 0;
+                for (; iw < w8; iw += 8) Avx2.GatherVector256(src + (long)iw * c, stride, 4).Store(dst + iw);
+                for (; iw < w; iw++) dst[iw] = src[(long)iw * c];
             }
-        }
     }
 }

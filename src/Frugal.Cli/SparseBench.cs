@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using Frugal.Autograd;
+using Frugal.Backends;
+using Frugal.Backends.Cpu;
+using Frugal.Models;
+using Frugal.Nn;
+using Frugal.Ops;
+using Frugal.Tensors;
+
+namespace Frugal.Cli;
+
+/// <summary>
+/// `frugal bench sparse`: where the sparse backward kernels (IBackend.Sparse.cs; issue 4 item 6, pruned neural gradients
+/// of ../shared/METHODS.md section 1) beat the dense GEMMs. For the real backward shapes of the mlp and cnn models it times
+/// dense and sparse side by side (interleaved, median of --reps) at each density of a randomly pruned dY, prints the ratio and
+/// the break-even density; then a whole cnn backward with every conv/linear output gradient but the classifier's pruned.
+/// </summary>
+static class SparseBench
+{
+    /// <summary>Linear products in training: (name, N, in, out, whether dX is needed: the first layer's input is the image).</summary>
+    static readonly (string Name, int In, int Out, bool NeedsDx)[] Linears =
+        [("mlp fc1 784->1024", 784, 1024, false), ("mlp fc2 1024->1024", 1024, 1024, true), ("cnn fc1 3136->256", 3136, 256, true)];
+
+    /// <summary>The cnn's convolutions, 3×3 padding 1 (the first one needs no dX).</summary>
+    static readonly (int Cin, int Cout, int Hw)[] Convs = [(1, 32, 28), (32, 32, 28), (32, 64, 14), (64, 64, 14)];
+
+    public static void Run(int batch, int reps, double[] densities, double sparsity, int stepReps)
+    {
+        using var pool = BufferPool.Enable();
+        Console.WriteLine($"GEMM {CpuBackend.GemmProvider}, {Threading.Threads} threads, Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}");
+        Console.WriteLine($"batch {batch}; median of {reps} interleaved repetitions; ms; ratio = sparse / dense (< 1: sparse faster)");
+        Console.WriteLine($"thresholds in use: linear dX {SparseBackward.LinearInputBreakEven:P0}, linear dW {SparseBackward.LinearWeightBreakEven:P0}, conv {SparseBackward.ConvBreakEven:P0}");
+        Console.WriteLine();
+        foreach (var (name, inF, outF, needsDx) in Linears)
+        {
+            if (needsDx) LinearProduct($"{name} dX=dY·W", batch, inF, outF, transposed: false, reps, densities);
+            LinearProduct($"{name} dW=dYᵀ·X", batch, inF, outF, transposed: true, reps, densities);
+        }
+        foreach (var (cin, cout, hw) in Convs) ConvLayer(batch, cin, cout, hw, reps, densities);
+        if (stepReps > 0) WholeBackward(batch, sparsity, stepReps);
+    }
+
+    /// <summary>dY [N, out] with a fraction 1 − density of its entries zeroed at random (the pattern of stochastic pruning).</summary>
+    static Tensor Pruned(Shape shape, double density, ulong seed)
+    {
+        var g = new Generator(seed);
+        var v = new float[shape.Numel];
+        g.FillNormal(v);
+        for (int i = 0; i < v.Length; i++) if (g.NextDouble() >= density) v[i] = 0;
+        return Tensor.FromArray(v, shape);
+    }
+
+    static double Median(List<double> xs)
+    {
+        xs.Sort();
+        return xs.Count % 2 == 1 ? xs[xs.Count / 2] : (xs[xs.Count / 2 - 1] + xs[xs.Count / 2]) / 2;
+    }
+
+    static double Ms(long t0) => Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+
+    /// <summary>The action's wall time in ms.</summary>
+    static Func<double> Timed(Action a) => () => { long t0 = Stopwatch.GetTimestamp(); a(); return Ms(t0); };
+
+    static void Header(string title, string denseWhat, double probeMs)
+    {
+        Console.WriteLine($"{title}   (dense = {denseWhat}; density probe CountNonZero {probeMs:F3} ms)");
+        Console.WriteLine($"  {"density",8} {"dense ms",9} {"sparse ms",10} {"ratio",7}");
+    }
+
+    /// <summary>Times <paramref name="dense"/> and <paramref name="sparse"/> alternately (order flipped every repetition) at every
+    /// density, prints the table and the break-even density, interpolated linearly in the ratio between the bracketing densities.</summary>
+    static void Compare(double[] densities, int reps, Func<double, (Func<double> Dense, Func<double> Sparse)> setup)
+    {
+        var ratios = new List<(double D, double R)>();
+        foreach (var d in densities)
+        {
+            var (dense, sparse) = setup(d);
+            dense(); sparse(); dense(); sparse();   // warm-up: JIT, buffers, caches
+            var td = new List<double>(); var ts = new List<double>();
+            for (int r = 0; r < reps; r++)
+            {
+                for (int half = 0; half < 2; half++)
+                {
+                    bool runDense = (r + half) % 2 == 0;
+                    (runDense ? td : ts).Add((runDense ? dense : sparse)());
+                    BufferPool.Recycle();
+                }
+            }
+            double md = Median(td), ms = Median(ts);
+            ratios.Add((d, ms / md));
+            Console.WriteLine($"  {d,8:P0} {md,9:F3} {ms,10:F3} {ms / md,7:F2}");
+        }
+        Console.WriteLine($"  break-even density: {BreakEven(ratios)}");
+        Console.WriteLine();
+    }
+
+    static string BreakEven(List<(double D, double R)> rs)
+    {
+        if (rs[0].R >= 1) return $"below {rs[0].D:P0} (sparse slower at every density measured)";
+        for (int i = 1; i < rs.Count; i++)
+            if (rs[i].R >= 1)
+            {
+                var (d0, r0) = rs[i - 1]; var (d1, r1) = rs[i];
+                return $"{d0 + (1 - r0) / (r1 - r0) * (d1 - d0):P1}";
+            }
+        return $"above {rs[^1].D:P0} (sparse faster at every density measured)";
+    }
+
+    static double ProbeMs(Tensor g)
+    {
+        var be = g.Backend;
+        be.CountNonZero(g);
+        var ts = new List<double>();
+        for (int r = 0; r < 9; r++) { long t0 = Stopwatch.GetTimestamp(); be.CountNonZero(g); ts.Add(Ms(t0)); }
+        return Median(ts);
+    }
+
+    static void LinearProduct(string title, int n, int inF, int outF, bool transposed, int reps, double[] densities)
+    {
+        var gen = new Generator(7);
+        var w = Tensor.Randn(new Shape(outF, inF), gen);
+        var x = Tensor.Randn(new Shape(n, inF), gen);
+        var c = Tensor.Uninitialized(transposed ? new Shape(outF, inF) : new Shape(n, inF));
+        Header(title, transposed ? $"sgemm {outF}x{inF}x{n}" : $"sgemm {n}x{inF}x{outF}", ProbeMs(Pruned(new Shape(n, outF), 1, 1)));
+        var be = w.Backend;
+        Compare(densities, reps, d =>
+        {
+            var g = Pruned(new Shape(n, outF), d, 11);
+            return transposed
+                ? (Timed(() => MatMul.Gemm(g, true, x, false, c)), Timed(() => be.SparseGemm(true, outF, inF, n, g, x, c, false)))
+                : (Timed(() => MatMul.Gemm(g, false, w, false, c)), Timed(() => be.SparseGemm(false, n, inF, outF, g, w, c, false)));
+        });
+    }
+
+    static void ConvLayer(int n, int cin, int cout, int hw, int reps, double[] densities)
+    {
+        var gen = new Generator(5);
+        var x = Tensor.Randn(new Shape(n, cin, hw, hw), gen);
+        x.RequiresGrad = cin > 1;
+        var w = Tensor.Randn(new Shape(cout, cin, 3, 3), gen);
+        w.RequiresGrad = true;
+        Header($"cnn conv {cin}->{cout} {hw}x{hw} backward ({(cin > 1 ? "dX and dW" : "dW only")})",
+            "im2col + GEMMs + col2im", ProbeMs(Pruned(new Shape(n, cout, hw, hw), 1, 1)));
+        // The op's own backward with the path forced: what the layer costs in training (forward untimed, outside the action).
+        Func<double> Backward(Tensor gy, SparseBackward.Path path) => () =>
+        {
+            var y = x.Conv2d(w, padding: 1);
+            SparseBackward.Force = path;
+            long t0 = Stopwatch.GetTimestamp();
+            try { y.Backward(gy); }
+            finally { SparseBackward.Force = SparseBackward.Path.Auto; }
+            double ms = Ms(t0);
+            x.Grad = null; w.Grad = null;
+            return ms;
+        };
+        Compare(densities, reps, d =>
+        {
+            var gy = Pruned(new Shape(n, cout, hw, hw), d, 13);
+            return (Backward(gy, SparseBackward.Path.Dense), Backward(gy, SparseBackward.Path.Sparse));
+        });
+    }
+
+    static void WholeBackward(int batch, double sparsity, int reps)
+    {
+        throw new NotImplementedException();
+    }
+}
