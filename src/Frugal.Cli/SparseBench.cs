@@ -27,9 +27,11 @@ static class SparseBench
     public static void Run(int batch, int reps, double[] densities, double sparsity, int stepReps)
     {
         using var pool = BufferPool.Enable();
+        Console.WriteLine($"load average at start: {LoadAverage()}");
         Console.WriteLine($"GEMM {CpuBackend.GemmProvider}, {Threading.Threads} threads, Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}");
-        Console.WriteLine($"batch {batch}; median of {reps} interleaved repetitions; ms; ratio = sparse / dense (< 1: sparse faster)");
-        Console.WriteLine($"thresholds in use: linear dX {SparseBackward.LinearInputBreakEven:P0}, linear dW {SparseBackward.LinearWeightBreakEven:P0}, conv {SparseBackward.ConvBreakEven:P0}");
+        Console.WriteLine($"batch {batch}; medians of {reps} interleaved repetitions, ms; ratio = median over repetitions of sparse / dense (< 1: sparse faster)");
+        Console.WriteLine($"thresholds in use: linear dX {SparseBackward.LinearInputBreakEven:P0}, linear dW {SparseBackward.LinearWeightBreakEven:P0}, " +
+            $"conv {SparseBackward.ConvBreakEven:P0} (fewer than 16 input channels: {SparseBackward.ConvThinBreakEven:P0})");
         Console.WriteLine();
         foreach (var (name, inF, outF, needsDx) in Linears)
         {
@@ -38,7 +40,12 @@ static class SparseBench
         }
         foreach (var (cin, cout, hw) in Convs) ConvLayer(batch, cin, cout, hw, reps, densities);
         if (stepReps > 0) WholeBackward(batch, sparsity, stepReps);
+        Console.WriteLine($"load average at end: {LoadAverage()}");
     }
+
+    /// <summary>The 1, 5 and 15 minute load averages (Linux): how shared the machine was while it was measured.</summary>
+    static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     /// <summary>dY [N, out] with a fraction 1 − density of its entries zeroed at random (the pattern of stochastic pruning).</summary>
     static Tensor Pruned(Shape shape, double density, ulong seed)
@@ -76,19 +83,20 @@ static class SparseBench
         {
             var (dense, sparse) = setup(d);
             dense(); sparse(); dense(); sparse();   // warm-up: JIT, buffers, caches
-            var td = new List<double>(); var ts = new List<double>();
+            var td = new List<double>(); var ts = new List<double>(); var pair = new List<double>();
             for (int r = 0; r < reps; r++)
             {
-                for (int half = 0; half < 2; half++)
-                {
-                    bool runDense = (r + half) % 2 == 0;
-                    (runDense ? td : ts).Add((runDense ? dense : sparse)());
-                    BufferPool.Recycle();
-                }
+                // Dense and sparse back to back, the order flipped every repetition; the ratio of each adjacent pair
+                // cancels most of the drift in machine speed (the machine is shared).
+                bool denseFirst = r % 2 == 0;
+                double a = (denseFirst ? dense : sparse)(); BufferPool.Recycle();
+                double b = (denseFirst ? sparse : dense)(); BufferPool.Recycle();
+                double tDense = denseFirst ? a : b, tSparse = denseFirst ? b : a;
+                td.Add(tDense); ts.Add(tSparse); pair.Add(tSparse / tDense);
             }
-            double md = Median(td), ms = Median(ts);
-            ratios.Add((d, ms / md));
-            Console.WriteLine($"  {d,8:P0} {md,9:F3} {ms,10:F3} {ms / md,7:F2}");
+            double md = Median(td), ms = Median(ts), ratio = Median(pair);
+            ratios.Add((d, ratio));
+            Console.WriteLine($"  {d,8:P0} {md,9:F3} {ms,10:F3} {ratio,7:F2}");
         }
         Console.WriteLine($"  break-even density: {BreakEven(ratios)}");
         Console.WriteLine();
@@ -160,8 +168,79 @@ static class SparseBench
         });
     }
 
+    /// <summary>
+    /// A cnn training backward (batch of random images, cross-entropy) three ways, interleaved: dense neural gradients;
+    /// gradients pruned to <paramref name="sparsity"/> at random by a hook on every conv/linear output but the classifier's
+    /// (where METHODS.md section 1 prunes), with the dense kernels forced; and the same with the automatic choice.
+    /// The hook multiplies by a fixed random 0/1 mask (a stand-in for stochastic pruning; its cost is in "other").
+    /// </summary>
     static void WholeBackward(int batch, double sparsity, int reps)
     {
-        throw new NotImplementedException();
+        var model = (Sequential)ModelZoo.Build("cnn");
+        var gen = new Generator(1);
+        var x = Tensor.Randn(new Shape(batch, 1, 28, 28), gen);
+        var labels = Enumerable.Range(0, batch).Select(_ => gen.NextInt(10)).ToArray();
+        var layers = model.Layers;
+        int classifier = layers.Select((l, i) => (l, i)).Last(p => p.l is Linear).i;
+        var masks = new Dictionary<int, Tensor>();
+        Tensor Loss(bool prune)
+        {
+            var h = x;
+            for (int i = 0; i < layers.Count; i++)
+            {
+                h = layers[i].Forward(h);
+                if (!prune || !(layers[i] is Conv2d || (layers[i] is Linear && i != classifier))) continue;
+                if (!masks.TryGetValue(i, out var mask))
+                {
+                    var keep = new float[h.Numel];
+                    var mg = new Generator(100 + (ulong)i);
+                    for (int j = 0; j < keep.Length; j++) keep[j] = mg.NextDouble() < 1 - sparsity ? 1 : 0;
+                    masks[i] = mask = Tensor.FromArray(keep, h.Shape);
+                }
+                h.RegisterHook(g => g.Mul(mask));
+            }
+            return h.CrossEntropy(labels);
+        }
+
+        var configs = new (string Name, bool Prune, SparseBackward.Path Path)[]
+        {
+            ("dense gradients (automatic: probe, dense kernels)", false, SparseBackward.Path.Auto),
+            ($"{sparsity:P0} pruned, dense kernels forced", true, SparseBackward.Path.Dense),
+            ($"{sparsity:P0} pruned, automatic (sparse kernels)", true, SparseBackward.Path.Auto),
+        };
+        var times = configs.Select(_ => (Total: new List<double>(), Conv: new List<double>(), Linear: new List<double>())).ToArray();
+        var sparseCalls = new long[configs.Length];
+        Profiler.Enabled = true;
+        for (int r = -2; r < reps; r++)
+            for (int k = 0; k < configs.Length; k++)
+            {
+                int c = ((r + 2) + k) % configs.Length;   // rotate the order every repetition
+                var loss = Loss(configs[c].Prune);
+                model.ZeroGrad();
+                Profiler.Reset();
+                SparseBackward.Force = configs[c].Path;
+                long t0 = Stopwatch.GetTimestamp(), calls = SparseBackward.SparseCalls;
+                try { loss.Backward(); }
+                finally { SparseBackward.Force = SparseBackward.Path.Auto; }
+                double ms = Ms(t0);
+                var prof = Profiler.Snapshot();
+                loss = null!;
+                BufferPool.Recycle();
+                if (r < 0) continue;   // warm-up
+                sparseCalls[c] = SparseBackward.SparseCalls - calls;
+                times[c].Total.Add(ms);
+                times[c].Conv.Add(prof.TryGetValue("backward Conv2dFn", out var cv) ? cv.Ms : 0);
+                times[c].Linear.Add(prof.TryGetValue("backward LinearFn", out var lv) ? lv.Ms : 0);
+            }
+        Profiler.Enabled = false;
+        Console.WriteLine($"cnn backward, batch {batch}, median of {reps} interleaved repetitions, ms");
+        Console.WriteLine($"  {"",-52} {"backward",9} {"conv",8} {"linear",8} {"other",8} {"sparse kernel calls",20}");
+        double baseTotal = Median(times[1].Total);
+        for (int c = 0; c < configs.Length; c++)
+        {
+            double t = Median(times[c].Total), cv = Median(times[c].Conv), lv = Median(times[c].Linear);
+            Console.WriteLine($"  {configs[c].Name,-52} {t,9:F1} {cv,8:F1} {lv,8:F1} {t - cv - lv,8:F1} {sparseCalls[c],20}");
+        }
+        Console.WriteLine($"  pruned backward, automatic / dense kernels: {Median(times[2].Total) / baseTotal:F2}");
     }
 }

@@ -21,6 +21,10 @@ static class SparseBackward
     /// im2col + two GEMMs + col2im.</summary>
     internal const double ConvBreakEven = 0.10;
 
+    /// <summary>The same for convolutions with fewer than 16 input channels (a stem on 1–3 channels): each tap then
+    /// updates fewer floats than one vector holds, so the sparse kernel pays per non-zero without SIMD.</summary>
+    internal const double ConvThinBreakEven = 0.03;
+
     /// <summary>Which path the backward takes: measured choice, or one forced (tests and benchmarks; per thread, because the
     /// backward runs on the thread that calls it and tests run in parallel).</summary>
     internal enum Path { Auto, Dense, Sparse }
