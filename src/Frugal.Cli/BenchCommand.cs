@@ -38,9 +38,11 @@ static class BenchCommand
         var densities = new Option<double[]>("--densities") { Description = "Densities (fraction of non-zeros) of dY", DefaultValueFactory = _ => [0.01, 0.02, 0.05, 0.10, 0.15, 0.20, 0.30, 0.50], AllowMultipleArgumentsPerToken = true };
         var sparsity = new Option<double>("--sparsity") { Description = "Pruned fraction of each neural gradient in the whole-backward timing", DefaultValueFactory = _ => 0.85 };
         var stepReps = new Option<int>("--step-reps") { Description = "Interleaved repetitions of the whole cnn backward (0 skips it)", DefaultValueFactory = _ => 7 };
+        var cpuTime = new Option<bool>("--cpu-time") { Description = "Time with the process's CPU time instead of wall time (for a shared machine; use with FRUGAL_THREADS=1)" };
         sparse.Options.Add(sparseBatch); sparse.Options.Add(sparseReps); sparse.Options.Add(densities); sparse.Options.Add(sparsity); sparse.Options.Add(stepReps);
+        sparse.Options.Add(cpuTime);
         sparse.SetAction(p => Cli.Run(() => SparseBench.Run(p.GetValue(sparseBatch), p.GetValue(sparseReps), p.GetValue(densities)!,
-            p.GetValue(sparsity), p.GetValue(stepReps))));
+            p.GetValue(sparsity), p.GetValue(stepReps), p.GetValue(cpuTime))));
         bench.Subcommands.Add(sparse);
         return bench;
     }

@@ -24,12 +24,15 @@ static class SparseBench
     /// <summary>The cnn's convolutions, 3×3 padding 1 (the first one needs no dX).</summary>
     static readonly (int Cin, int Cout, int Hw)[] Convs = [(1, 32, 28), (32, 32, 28), (32, 64, 14), (64, 64, 14)];
 
-    public static void Run(int batch, int reps, double[] densities, double sparsity, int stepReps)
+    public static void Run(int batch, int reps, double[] densities, double sparsity, int stepReps, bool cpuTime)
     {
         using var pool = BufferPool.Enable();
+        _cpuTime = cpuTime;
+        if (cpuTime && Threading.Threads > 1)
+            Console.WriteLine("warning: --cpu-time with more than one thread also counts OpenBLAS's spinning workers; set FRUGAL_THREADS=1");
         Console.WriteLine($"load average at start: {LoadAverage()}");
         Console.WriteLine($"GEMM {CpuBackend.GemmProvider}, {Threading.Threads} threads, Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}");
-        Console.WriteLine($"batch {batch}; medians of {reps} interleaved repetitions, ms; ratio = median over repetitions of sparse / dense (< 1: sparse faster)");
+        Console.WriteLine($"batch {batch}; {(cpuTime ? "process CPU time" : "wall time")}, medians of {reps} interleaved repetitions, ms; ratio = median over repetitions of sparse / dense (< 1: sparse faster)");
         Console.WriteLine($"thresholds in use: linear dX {SparseBackward.LinearInputBreakEven:P0}, linear dW {SparseBackward.LinearWeightBreakEven:P0}, " +
             $"conv {SparseBackward.ConvBreakEven:P0} (fewer than 16 input channels: {SparseBackward.ConvThinBreakEven:P0})");
         Console.WriteLine();
@@ -63,14 +66,34 @@ static class SparseBench
         return xs.Count % 2 == 1 ? xs[xs.Count / 2] : (xs[xs.Count / 2 - 1] + xs[xs.Count / 2]) / 2;
     }
 
-    static double Ms(long t0) => Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+    /// <summary>
+    /// Wall time, or with --cpu-time the CPU time of the whole process (clock_gettime(CLOCK_PROCESS_CPUTIME_ID)). On a
+    /// machine shared with other jobs, wall time counts the slices other processes run in; CPU time does not. It is
+    /// meaningful with FRUGAL_THREADS=1 (all work on the calling thread): with more threads it also counts OpenBLAS's
+    /// spinning workers.
+    /// </summary>
+    static bool _cpuTime;
 
-    /// <summary>The action's wall time in ms.</summary>
-    static Func<double> Timed(Action a) => () => { long t0 = Stopwatch.GetTimestamp(); a(); return Ms(t0); };
-
-    static void Header(string title, string denseWhat, double probeMs)
+    static long Now()
     {
-        Console.WriteLine($"{title}   (dense = {denseWhat}; density probe CountNonZero {probeMs:F3} ms)");
+        if (!_cpuTime) return Stopwatch.GetTimestamp();
+        clock_gettime(2 /* CLOCK_PROCESS_CPUTIME_ID */, out var ts);
+        return ts.Sec * 1_000_000_000 + ts.Nsec;
+    }
+
+    static double Ms(long t0) => _cpuTime ? (Now() - t0) / 1e6 : Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+
+    struct Timespec { public long Sec, Nsec; }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    static extern int clock_gettime(int clock, out Timespec ts);
+
+    /// <summary>The action's time in ms.</summary>
+    static Func<double> Timed(Action a) => () => { long t0 = Now(); a(); return Ms(t0); };
+
+    static void Header(string title, string denseWhat, (double Probe, double Exact) probe)
+    {
+        Console.WriteLine($"{title}   (dense = {denseWhat}; density probe {probe.Probe:F3} ms, exact count {probe.Exact:F3} ms)");
         Console.WriteLine($"  {"density",8} {"dense ms",9} {"sparse ms",10} {"ratio",7}");
     }
 
@@ -114,13 +137,18 @@ static class SparseBench
         return $"above {rs[^1].D:P0} (sparse faster at every density measured)";
     }
 
-    static double ProbeMs(Tensor g)
+    /// <summary>Median time of the backward's density probe on g (a sample of it) and of an exact count of all of g.</summary>
+    static (double Probe, double Exact) ProbeMs(Tensor g)
     {
         var be = g.Backend;
-        be.CountNonZero(g);
-        var ts = new List<double>();
-        for (int r = 0; r < 9; r++) { long t0 = Stopwatch.GetTimestamp(); be.CountNonZero(g); ts.Add(Ms(t0)); }
-        return Median(ts);
+        SparseBackward.Density(g); be.CountNonZero(g);
+        var tp = new List<double>(); var te = new List<double>();
+        for (int r = 0; r < 9; r++)
+        {
+            long t0 = Now(); SparseBackward.Density(g); tp.Add(Ms(t0));
+            t0 = Now(); be.CountNonZero(g); te.Add(Ms(t0));
+        }
+        return (Median(tp), Median(te));
     }
 
     static void LinearProduct(string title, int n, int inF, int outF, bool transposed, int reps, double[] densities)
@@ -154,7 +182,7 @@ static class SparseBench
         {
             var y = x.Conv2d(w, padding: 1);
             SparseBackward.Force = path;
-            long t0 = Stopwatch.GetTimestamp();
+            long t0 = Now();
             try { y.Backward(gy); }
             finally { SparseBackward.Force = SparseBackward.Path.Auto; }
             double ms = Ms(t0);
@@ -208,7 +236,7 @@ static class SparseBench
             ($"{sparsity:P0} pruned, dense kernels forced", true, SparseBackward.Path.Dense),
             ($"{sparsity:P0} pruned, automatic (sparse kernels)", true, SparseBackward.Path.Auto),
         };
-        var times = configs.Select(_ => (Total: new List<double>(), Conv: new List<double>(), Linear: new List<double>())).ToArray();
+        var times = configs.Select(_ => (Total: new List<double>(), Wall: new List<double>(), Conv: new List<double>(), Linear: new List<double>())).ToArray();
         var sparseCalls = new long[configs.Length];
         Profiler.Enabled = true;
         for (int r = -2; r < reps; r++)
@@ -219,27 +247,29 @@ static class SparseBench
                 model.ZeroGrad();
                 Profiler.Reset();
                 SparseBackward.Force = configs[c].Path;
-                long t0 = Stopwatch.GetTimestamp(), calls = SparseBackward.SparseCalls;
+                long t0 = Now(), w0 = Stopwatch.GetTimestamp(), calls = SparseBackward.SparseCalls;
                 try { loss.Backward(); }
                 finally { SparseBackward.Force = SparseBackward.Path.Auto; }
-                double ms = Ms(t0);
+                double ms = Ms(t0), wall = Stopwatch.GetElapsedTime(w0).TotalMilliseconds;
                 var prof = Profiler.Snapshot();
                 loss = null!;
                 BufferPool.Recycle();
                 if (r < 0) continue;   // warm-up
                 sparseCalls[c] = SparseBackward.SparseCalls - calls;
                 times[c].Total.Add(ms);
+                times[c].Wall.Add(wall);
                 times[c].Conv.Add(prof.TryGetValue("backward Conv2dFn", out var cv) ? cv.Ms : 0);
                 times[c].Linear.Add(prof.TryGetValue("backward LinearFn", out var lv) ? lv.Ms : 0);
             }
         Profiler.Enabled = false;
-        Console.WriteLine($"cnn backward, batch {batch}, median of {reps} interleaved repetitions, ms");
-        Console.WriteLine($"  {"",-52} {"backward",9} {"conv",8} {"linear",8} {"other",8} {"sparse kernel calls",20}");
+        Console.WriteLine($"cnn backward, batch {batch}, median of {reps} interleaved repetitions, ms; {(_cpuTime ? "process CPU time" : "wall time")}, " +
+            "and the wall time of the conv and linear backward functions (profiler) out of the backward's wall time");
+        Console.WriteLine($"  {"",-52} {"backward",9} {"wall",8} {"conv",8} {"linear",8} {"other",8} {"sparse calls",13}");
         double baseTotal = Median(times[1].Total);
         for (int c = 0; c < configs.Length; c++)
         {
-            double t = Median(times[c].Total), cv = Median(times[c].Conv), lv = Median(times[c].Linear);
-            Console.WriteLine($"  {configs[c].Name,-52} {t,9:F1} {cv,8:F1} {lv,8:F1} {t - cv - lv,8:F1} {sparseCalls[c],20}");
+            double t = Median(times[c].Total), wall = Median(times[c].Wall), cv = Median(times[c].Conv), lv = Median(times[c].Linear);
+            Console.WriteLine($"  {configs[c].Name,-52} {t,9:F1} {wall,8:F1} {cv,8:F1} {lv,8:F1} {wall - cv - lv,8:F1} {sparseCalls[c],13}");
         }
         Console.WriteLine($"  pruned backward, automatic / dense kernels: {Median(times[2].Total) / baseTotal:F2}");
     }

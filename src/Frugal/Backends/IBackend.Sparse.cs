@@ -12,8 +12,15 @@ namespace Frugal.Backends;
 /// </summary>
 public partial interface IBackend
 {
-    /// <summary>The number of entries of x that are not ±0 (NaN counts as non-zero).</summary>
-    long CountNonZero(Tensor x);
+    /// <summary>Entries per block of <see cref="CountNonZero"/>'s sample: 256 bytes, four cache lines read together.</summary>
+    const int CountBlock = 64;
+
+    /// <summary>
+    /// The number of entries of x that are not ±0 (NaN counts as non-zero) among the blocks of <see cref="CountBlock"/>
+    /// consecutive entries whose block index is a multiple of <paramref name="every"/>: all of x for every = 1, an evenly
+    /// spread sample of about 1/every of it otherwise (the density probe reads only that).
+    /// </summary>
+    long CountNonZero(Tensor x, int every = 1);
 
     /// <summary>
     /// C = op(S)·B, or C += op(S)·B when <paramref name="accumulate"/>, row-major and contiguous, where op(S) is m×k

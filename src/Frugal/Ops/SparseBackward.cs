@@ -6,20 +6,20 @@ namespace Frugal.Ops;
 /// When a layer's backward uses the sparse-operand kernels (IBackend.Sparse.cs) instead of the dense GEMMs: a pruned
 /// neural gradient (Chmiel et al., ICLR 2021; ../shared/METHODS.md section 1, issue 4 item 6) shortens the backward pass
 /// in wall-clock time only below a break-even density, which these constants hold. No flag: the backward counts the
-/// gradient's non-zeros (one SIMD pass, cheap next to the GEMMs; see <see cref="Density"/>) and picks the faster path.
+/// gradient's non-zeros on a sample (a few tens of µs; see <see cref="Density"/>) and picks the faster path.
 /// </summary>
 static class SparseBackward
 {
     /// <summary>Break-even density of dX = dY·W for linear layers (sparse when density is below it). Measured with
     /// `frugal bench sparse`; see docs/RESULTS.md.</summary>
-    internal const double LinearInputBreakEven = 0.10;
+    internal const double LinearInputBreakEven = 0.30;
 
     /// <summary>Break-even density of dW = dYᵀ·X for linear layers.</summary>
-    internal const double LinearWeightBreakEven = 0.10;
+    internal const double LinearWeightBreakEven = 0.40;
 
     /// <summary>Break-even density of a whole convolution backward (dX and dW, groups 1), fused sparse kernel against
     /// im2col + two GEMMs + col2im.</summary>
-    internal const double ConvBreakEven = 0.10;
+    internal const double ConvBreakEven = 0.30;
 
     /// <summary>The same for convolutions with fewer than 16 input channels (a stem on 1–3 channels): each tap then
     /// updates fewer floats than one vector holds, so the sparse kernel pays per non-zero without SIMD.</summary>
@@ -37,13 +37,30 @@ static class SparseBackward
     /// <summary>How many layer backwards on this thread took a sparse kernel (a test checks that the path is really used).</summary>
     internal static long SparseCalls => _sparseCalls;
 
-    /// <summary>The fraction of non-zero entries of g (0 or 1 when a path is forced, so the probe is skipped).</summary>
-    internal static double Density(Tensor g) => _force switch
+    /// <summary>Blocks the density probe reads: 1024 blocks of 64 floats, an estimate within about ±0.2 percentage points
+    /// (binomial, 65536 entries) of a randomly pruned gradient, which is plenty for a choice between two paths that cost
+    /// the same at the break-even. Counting all of a conv gradient (3.2M floats in the cnn) costs ~0.2–0.5 ms; the sample
+    /// a few tens of µs.</summary>
+    internal const int ProbeBlocks = 1024;
+
+    /// <summary>The fraction of non-zero entries of g, from an evenly spread sample of <see cref="ProbeBlocks"/> blocks
+    /// (all of g when it is smaller); 0 or 1 when a path is forced, so the probe is skipped.</summary>
+    internal static double Density(Tensor g)
     {
-        Path.Sparse => 0,
-        Path.Dense => 1,
-        _ => g.Numel == 0 ? 1 : (double)g.Backend.CountNonZero(g) / g.Numel,
-    };
+        if (_force != Path.Auto) return _force == Path.Sparse ? 0 : 1;
+        if (g.Numel == 0) return 1;
+        long blocks = (g.Numel + Backends.IBackend.CountBlock - 1) / Backends.IBackend.CountBlock;
+        int every = (int)Math.Max(1, blocks / ProbeBlocks);
+        return (double)g.Backend.CountNonZero(g, every) / SampleLength(g.Numel, every);
+    }
+
+    /// <summary>How many entries <see cref="Backends.IBackend.CountNonZero"/> reads from n with this <paramref name="every"/>.</summary>
+    internal static long SampleLength(long n, int every)
+    {
+        const int block = Backends.IBackend.CountBlock;
+        long blocks = (n + block - 1) / block, sampled = (blocks + every - 1) / every, last = (sampled - 1) * every;
+        return (sampled - 1) * block + Math.Min(block, n - last * block);
+    }
 
     /// <summary>True when a product of this density is faster on the sparse kernel; counts the sparse calls.</summary>
     internal static bool Use(double density, double breakEven)

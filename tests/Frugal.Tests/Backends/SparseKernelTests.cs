@@ -1,4 +1,5 @@
 using Frugal.Backends;
+using Frugal.Ops;
 using Frugal.Tensors;
 using Frugal.Tests.Engine;
 
@@ -34,8 +35,25 @@ public class SparseKernelTests
             t = Tensor.FromArray(h, new Shape(n), d);
             long expected = h.Count(v => v != 0 || float.IsNaN(v));
             Assert.Equal(expected, t.Backend.CountNonZero(t));
+            foreach (int every in new[] { 2, 3, 50 })
+            {
+                // The sample: blocks of 64 entries whose index is a multiple of every.
+                long sampled = h.Where((v, i) => i / IBackend.CountBlock % every == 0).Count(v => v != 0 || float.IsNaN(v));
+                Assert.Equal(sampled, t.Backend.CountNonZero(t, every));
+            }
         }
+        Assert.Throws<ArgumentException>(() => Tensor.Zeros(new Shape(4), d).Backend.CountNonZero(Tensor.Zeros(new Shape(4), d), 0));
     }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(64, 1, 64)]
+    [InlineData(65, 7, 64)]
+    [InlineData(1000, 3, 64 * 5 + 40)]     // 16 blocks, the last 1000 − 960 = 40 long: blocks 0, 3, 6, 9, 12, 15
+    [InlineData(1000, 5, 64 * 3 + 40)]     // blocks 0, 5, 10, 15
+    [InlineData(1000, 4, 64 * 4)]          // blocks 0, 4, 8, 12
+    public void The_probe_knows_how_many_entries_it_sampled(long n, int every, long expected) =>
+        Assert.Equal(expected, SparseBackward.SampleLength(n, every));
 
     public static TheoryData<string, bool, bool, double, int> GemmCases()
     {
@@ -77,8 +95,9 @@ public class SparseKernelTests
         Assert.Contains("sparse_gemm", e.Message);
     }
 
-    /// <summary>Convolutions with groups 1: padding, stride, dilation, non-square kernels, channel counts below, at and
-    /// above the 16-float vector (1, 3, 17, 32), 1×1, and a batch large enough to split over threads.</summary>
+    /// <summary>Convolutions with groups 1: padding, stride, dilation, non-square kernels, channel counts that take the
+    /// per-tap path (1, 2, 3, 4, 17) and the 16-float slot path (16, 32, 48: groups of 8 slots plus single ones), 1×1,
+    /// and a batch large enough to split over threads.</summary>
     static readonly ConvTests.Cfg[] ConvConfigs =
     [
         new(2, 3, 5, 5, 4, 3, 3, (1, 1), (1, 1)),
@@ -87,6 +106,7 @@ public class SparseKernelTests
         new(2, 17, 5, 6, 5, 2, 3, (2, 1), (1, 0)),
         new(2, 2, 7, 6, 3, 3, 2, (1, 2), (1, 0), Dil: (2, 1)),
         new(2, 32, 6, 6, 8, 3, 3, (1, 1), (1, 1)),
+        new(2, 48, 5, 7, 3, 3, 3, (2, 1), (1, 1), Dil: (1, 2)),
         new(2, 4, 5, 5, 6, 1, 1, (1, 1), (0, 0)),
         new(2, 1, 1, 1, 3, 3, 3, (1, 1), (1, 1)),
         new(1, 1, 4, 4, 1, 3, 3, (3, 3), (0, 0)),

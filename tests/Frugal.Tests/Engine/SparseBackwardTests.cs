@@ -69,7 +69,7 @@ public class SparseBackwardTests
     {
         var d = TestDevices.Parse(device);
         var c = Convs[index];
-        var g = SparseKernelTests.Pruned(d, 8, 0.05, c.N, c.Cout, c.OH, c.OW);
+        var g = SparseKernelTests.Pruned(d, 8, 0.02, c.N, c.Cout, c.OH, c.OW);
         var dense = ConvGrads(d, c, g, SparseBackward.Path.Dense);
         Same(dense, ConvGrads(d, c, g, SparseBackward.Path.Sparse), $"forced sparse {c}");
         long before = SparseBackward.SparseCalls;

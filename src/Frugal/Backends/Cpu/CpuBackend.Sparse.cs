@@ -15,10 +15,20 @@ namespace Frugal.Backends.Cpu;
 /// </summary>
 public sealed partial class CpuBackend
 {
-    public unsafe long CountNonZero(Tensor x)
+    public unsafe long CountNonZero(Tensor x, int every = 1)
     {
+        if (every < 1) throw new ArgumentException($"count_nonzero: every must be at least 1, got {every}");
         var xd = Data(x);
-        int xo = x.Offset;
+        int xo = x.Offset, n = x.Numel;
+        if (every > 1)
+        {
+            // A sample of whole blocks: a few thousand at most, one thread.
+            long sampled = 0;
+            fixed (float* p = xd)
+                for (long b = 0; b * IBackend.CountBlock < n; b += every)
+                    sampled += CountNonZero(p + xo + b * IBackend.CountBlock, (int)Math.Min(IBackend.CountBlock, n - b * IBackend.CountBlock));
+            return sampled;
+        }
         long total = 0;
         Threading.For(x.Numel, (s, e) =>
         {
@@ -64,7 +74,8 @@ public sealed partial class CpuBackend
         if (m < 0 || n < 0 || k < 0 || s.Numel != (long)m * k || b.Numel != (long)k * n || c.Numel != (long)m * n)
             throw new ArgumentException($"sparse_gemm: op(S) {m}x{k} · B {k}x{n} → C {m}x{n} does not match S {s.Shape}, B {b.Shape}, C {c.Shape}");
         if (m == 0 || n == 0) return;
-        var csr = SparseRows.Compress(Data(s), s.Offset, transS, m, k);
+        SparseRows csr;
+        fixed (float* ps = Data(s)) csr = SparseRows.Compress(ps + s.Offset, transS, m, k);
         try
         {
             var bd = Data(b); var cd = Data(c);
@@ -181,13 +192,11 @@ public sealed partial class CpuBackend
 
         /// <summary>op(S) = S [m, k], or Sᵀ for S [k, m] when transposed (its rows are S's columns).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static unsafe SparseRows Compress(float[] sd, int so, bool transposed, int m, int k)
+        public static unsafe SparseRows Compress(float* p, bool transposed, int m, int k)
         {
             var r = new SparseRows { Start = ArrayPool<int>.Shared.Rent(m + 1) };
-            fixed (float* p0 = sd)
             fixed (int* start = r.Start)
             {
-                float* p = p0 + so;
                 start[0] = 0;
                 if (!transposed)
                     for (int i = 0; i < m; i++) start[i + 1] = CountNonZero(p + (long)i * k, k);

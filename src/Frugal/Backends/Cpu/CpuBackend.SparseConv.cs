@@ -9,9 +9,11 @@ namespace Frugal.Backends.Cpu;
 /// <summary>
 /// The backward products of a convolution from the non-zeros of a pruned gy (IBackend.Sparse.cs; Chmiel et al., ICLR 2021,
 /// ../shared/METHODS.md section 1). Each image is turned channels-last (NHWC) and zero-padded, so the window of an output
-/// pixel is taps rows of C contiguous floats: a non-zero gy[n, co, p] = v then adds v·w[co, :, tap] to the padded dx rows and
-/// v·x rows to dw[co, tap, :], two short AXPYs per tap. This skips im2col and col2im, which move kh·kw times the image and cost
-/// as much as the GEMMs they feed once the GEMM work has shrunk with the density.
+/// pixel is taps rows of C contiguous floats. With C a multiple of 16 a window is taps·C/16 slots of 16 floats, and both
+/// products keep 8 slots in registers while they sum over a list of non-zeros: dw[co] over the non-zeros of channel co,
+/// the dx window of pixel p over the non-zeros of pixel p (one load and one FMA per 16 floats). Other C: per non-zero,
+/// two short AXPYs per tap. Either way im2col and col2im are skipped: they move kh·kw times the image and cost as much as
+/// the GEMMs they feed once the GEMM work has shrunk with the density.
 /// </summary>
 public sealed partial class CpuBackend
 {
@@ -50,8 +52,16 @@ public sealed partial class CpuBackend
         long work = (long)n * (cout * s + 3L * c * plane);
         int chunks = work < 4L * Threading.ParallelThreshold ? 1 : Math.Min(Threading.Threads, n);
         var partial = dw != null ? new float[chunks][] : null;
+        // With C a multiple of 16, a window is taps·C/16 slots of 16 floats (slot r = tap r / (C/16), channel block
+        // r % (C/16)), and both products accumulate whole slots in registers (see WeightSlots, InputSlots).
+        int[]? slot = null;
+        if (c % 16 == 0)
+        {
+            slot = new int[taps * c / 16];
+            for (int r = 0; r < slot.Length; r++) slot[r] = tap[r / (c / 16)] + r % (c / 16) * 16;
+        }
         var job = new ConvJob(Data(gy), gy.Offset, Data(x), x.Offset, dx != null ? Data(dx) : null, dx?.Offset ?? 0, wt, partial,
-            win, n, c, h, wd, cout, dw != null, pixel, tap, chunks);
+            win, n, c, h, wd, cout, dw != null, pixel, tap, slot, chunks);
         Threading.For(chunks, (c0, c1) => { for (int ch = c0; ch < c1; ch++) ConvChunk(job, ch); }, 1);
         if (wt != null) ArrayPool<float>.Shared.Return(wt);
 
@@ -74,7 +84,7 @@ public sealed partial class CpuBackend
     }
 
     sealed record ConvJob(float[] Gy, int GyOffset, float[] X, int XOffset, float[]? Dx, int DxOffset, float[]? Wt, float[][]? Partial,
-        Window2d Win, int N, int C, int H, int W, int Cout, bool NeedsDw, int[] Pixel, int[] Tap, int Chunks);
+        Window2d Win, int N, int C, int H, int W, int Cout, bool NeedsDw, int[] Pixel, int[] Tap, int[]? Slot, int Chunks);
 
     /// <summary>Images [N·ch/chunks, N·(ch+1)/chunks): padded dx per image, dw summed into Partial[ch].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -94,24 +104,158 @@ public sealed partial class CpuBackend
         }
         if (j.Dx != null) dxpad = ArrayPool<float>.Shared.Rent(plane * c);
         fixed (float* pgy = j.Gy, px = j.X, pdx = j.Dx, pxp = xpad, pdxp = dxpad, pdwp = dwp, pwt = j.Wt)
-        fixed (int* ppix = j.Pixel, ptap = j.Tap)
+        fixed (int* ppix = j.Pixel, ptap = j.Tap, pslot = j.Slot)
         {
             var scatter = new TapScatter { Taps = taps, C = c, Pixel = ppix, Tap = ptap, XPad = pxp, DxPad = pdxp };
             for (int img = n0; img < n1; img++)
             {
                 if (pxp != null) ToPaddedChannelsLast(px + j.XOffset + (long)img * c * h * wd, c, h, wd, win.PadH, win.PadW, pxp);
                 if (pdxp != null) new Span<float>(pdxp, plane * c).Clear();
-                for (int o = 0; o < cout; o++)
+                float* gyn = pgy + j.GyOffset + (long)img * cout * s;
+                if (pslot != null)
                 {
-                    scatter.W = pwt != null ? pwt + (long)o * taps * c : null;
-                    scatter.Dw = pdwp != null ? pdwp + (long)o * taps * c : null;
-                    ForNonZeros(pgy + j.GyOffset + ((long)img * cout + o) * s, s, ref scatter);
+                    if (pdwp != null) WeightSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, pxp, pdwp);
+                    if (pdxp != null) InputSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, pwt, pdxp);
                 }
+                else
+                    for (int o = 0; o < cout; o++)
+                    {
+                        scatter.W = pwt != null ? pwt + (long)o * taps * c : null;
+                        scatter.Dw = pdwp != null ? pdwp + (long)o * taps * c : null;
+                        ForNonZeros(gyn + (long)o * s, s, ref scatter);
+                    }
                 if (pdxp != null) FromPaddedChannelsLast(pdxp, c, h, wd, win.PadH, win.PadW, pdx + j.DxOffset + (long)img * c * h * wd);
             }
         }
         if (xpad != null) ArrayPool<float>.Shared.Return(xpad);
         if (dxpad != null) ArrayPool<float>.Shared.Return(dxpad);
+    }
+
+    /// <summary>
+    /// dw[co] (taps·C floats, slot r at 16·r) += Σ over the non-zeros v at pixel p of gy[co] of v·(window of p in the padded
+    /// image): the channel's non-zeros are listed once, then each group of 8 slots sums over the whole list in 8 registers,
+    /// one load and one FMA per 16 floats and no store until the list ends.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void WeightSlots(float* gy, int cout, int s, int row, int* pixel, int* slot, int slots, float* xpad, float* dw)
+    {
+        var byChannel = SparseRows.Compress(gy, false, cout, s);
+        fixed (int* start = byChannel.Start, corner = byChannel.Index)
+        fixed (float* val = byChannel.Value)
+        {
+            for (long e = 0; e < byChannel.NonZeros; e++) corner[e] = pixel[corner[e]];   // pixel → its window's corner
+            for (int o = 0; o < cout; o++)
+            {
+                int e0 = start[o], q = start[o + 1] - e0, r = 0;
+                if (q == 0) continue;
+                float* acc = dw + (long)o * row;
+                for (; r + 8 <= slots; r += 8) GatherSlots8(acc + 16 * r, xpad, corner + e0, val + e0, q, slot + r);
+                for (; r < slots; r++) GatherSlots1(acc + 16 * r, xpad, corner + e0, val + e0, q, slot[r]);
+            }
+        }
+        byChannel.Return();
+    }
+
+    /// <summary>
+    /// The padded dx window of every output pixel p += Σ over the non-zeros v of gy[:, p] (channel co) of v·wt[co] (taps·C
+    /// floats): pixel by pixel, 8 slots of the window sum the pixel's non-zeros in registers and are stored once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void InputSlots(float* gy, int cout, int s, int row, int* pixel, int* slot, int slots, float* wt, float* dxpad)
+    {
+        var byPixel = SparseRows.Compress(gy, true, s, cout);
+        fixed (int* start = byPixel.Start, wrow = byPixel.Index)
+        fixed (float* val = byPixel.Value)
+        {
+            for (long e = 0; e < byPixel.NonZeros; e++) wrow[e] *= row;   // channel → offset of its weights
+            for (int p = 0; p < s; p++)
+            {
+                int e0 = start[p], q = start[p + 1] - e0, r = 0;
+                if (q == 0) continue;
+                float* dst = dxpad + pixel[p];
+                for (; r + 8 <= slots; r += 8) ScatterSlots8(dst, slot + r, wt + 16 * r, wrow + e0, val + e0, q);
+                for (; r < slots; r++) ScatterSlots1(dst + slot[r], wt + 16 * r, wrow + e0, val + e0, q);
+            }
+        }
+        byPixel.Return();
+    }
+
+    /// <summary>acc[16i, 16i + 16) += Σ_e val[e]·src[off[e] + slot[i], + 16) for i &lt; 8 (acc contiguous, sources at slot offsets).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void GatherSlots8(float* acc, float* src, int* off, float* val, int q, int* slot)
+    {
+        int s0 = slot[0], s1 = slot[1], s2 = slot[2], s3 = slot[3], s4 = slot[4], s5 = slot[5], s6 = slot[6], s7 = slot[7];
+        Vector512<float> a0 = Vector512.Load(acc), a1 = Vector512.Load(acc + 16), a2 = Vector512.Load(acc + 32), a3 = Vector512.Load(acc + 48),
+            a4 = Vector512.Load(acc + 64), a5 = Vector512.Load(acc + 80), a6 = Vector512.Load(acc + 96), a7 = Vector512.Load(acc + 112);
+        for (int e = 0; e < q; e++)
+        {
+            float* r = src + off[e];
+            var v = Vector512.Create(val[e]);
+            a0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s0), a0);
+            a1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s1), a1);
+            a2 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s2), a2);
+            a3 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s3), a3);
+            a4 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s4), a4);
+            a5 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s5), a5);
+            a6 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s6), a6);
+            a7 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s7), a7);
+        }
+        a0.Store(acc); a1.Store(acc + 16); a2.Store(acc + 32); a3.Store(acc + 48);
+        a4.Store(acc + 64); a5.Store(acc + 80); a6.Store(acc + 96); a7.Store(acc + 112);
+    }
+
+    /// <summary>One slot of <see cref="GatherSlots8"/>, with two accumulators for the odd and even entries (half the dependency chain).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void GatherSlots1(float* acc, float* src, int* off, float* val, int q, int s0)
+    {
+        Vector512<float> a0 = Vector512.Load(acc), a1 = Vector512<float>.Zero;
+        int e = 0;
+        for (; e + 2 <= q; e += 2)
+        {
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e]), Vector512.Load(src + off[e] + s0), a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e + 1]), Vector512.Load(src + off[e + 1] + s0), a1);
+        }
+        if (e < q) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e]), Vector512.Load(src + off[e] + s0), a0);
+        (a0 + a1).Store(acc);
+    }
+
+    /// <summary>dst[slot[i], + 16) += Σ_e val[e]·w[off[e] + 16i, + 16) for i &lt; 8 (sources contiguous, destinations at slot offsets).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void ScatterSlots8(float* dst, int* slot, float* w, int* off, float* val, int q)
+    {
+        int s0 = slot[0], s1 = slot[1], s2 = slot[2], s3 = slot[3], s4 = slot[4], s5 = slot[5], s6 = slot[6], s7 = slot[7];
+        Vector512<float> a0 = Vector512.Load(dst + s0), a1 = Vector512.Load(dst + s1), a2 = Vector512.Load(dst + s2), a3 = Vector512.Load(dst + s3),
+            a4 = Vector512.Load(dst + s4), a5 = Vector512.Load(dst + s5), a6 = Vector512.Load(dst + s6), a7 = Vector512.Load(dst + s7);
+        for (int e = 0; e < q; e++)
+        {
+            float* r = w + off[e];
+            var v = Vector512.Create(val[e]);
+            a0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r), a0);
+            a1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 16), a1);
+            a2 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 32), a2);
+            a3 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 48), a3);
+            a4 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 64), a4);
+            a5 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 80), a5);
+            a6 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 96), a6);
+            a7 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 112), a7);
+        }
+        a0.Store(dst + s0); a1.Store(dst + s1); a2.Store(dst + s2); a3.Store(dst + s3);
+        a4.Store(dst + s4); a5.Store(dst + s5); a6.Store(dst + s6); a7.Store(dst + s7);
+    }
+
+    /// <summary>One slot of <see cref="ScatterSlots8"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void ScatterSlots1(float* dst, float* w, int* off, float* val, int q)
+    {
+        Vector512<float> a0 = Vector512.Load(dst), a1 = Vector512<float>.Zero;
+        int e = 0;
+        for (; e + 2 <= q; e += 2)
+        {
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e]), Vector512.Load(w + off[e]), a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e + 1]), Vector512.Load(w + off[e + 1]), a1);
+        }
+        if (e < q) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e]), Vector512.Load(w + off[e]), a0);
+        (a0 + a1).Store(dst);
     }
 
     /// <summary>For a non-zero v at output pixel p of channel co: every tap t adds v·W[t] to the padded dx row and v·(padded x row) to Dw[t].</summary>
