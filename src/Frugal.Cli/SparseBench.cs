@@ -21,8 +21,9 @@ static class SparseBench
     static readonly (string Name, int In, int Out, bool NeedsDx)[] Linears =
         [("mlp fc1 784->1024", 784, 1024, false), ("mlp fc2 1024->1024", 1024, 1024, true), ("cnn fc1 3136->256", 3136, 256, true)];
 
-    /// <summary>The cnn's convolutions, 3×3 padding 1 (the first one needs no dX).</summary>
-    static readonly (int Cin, int Cout, int Hw)[] Convs = [(1, 32, 28), (32, 32, 28), (32, 64, 14), (64, 64, 14)];
+    /// <summary>The cnn's convolutions, 3×3 padding 1 (the first one needs no dX), and a 1×1 one (as in ResNets), whose dense
+    /// path needs no im2col.</summary>
+    static readonly (int Cin, int Cout, int Hw, int K)[] Convs = [(1, 32, 28, 3), (32, 32, 28, 3), (32, 64, 14, 3), (64, 64, 14, 3), (64, 64, 14, 1)];
 
     public static void Run(int batch, int reps, double[] densities, double sparsity, int stepReps, bool cpuTime)
     {
@@ -41,7 +42,7 @@ static class SparseBench
             if (needsDx) LinearProduct($"{name} dX=dY·W", batch, inF, outF, transposed: false, reps, densities);
             LinearProduct($"{name} dW=dYᵀ·X", batch, inF, outF, transposed: true, reps, densities);
         }
-        foreach (var (cin, cout, hw) in Convs) ConvLayer(batch, cin, cout, hw, reps, densities);
+        foreach (var (cin, cout, hw, k) in Convs) ConvLayer(batch, cin, cout, hw, k, reps, densities);
         if (stepReps > 0) WholeBackward(batch, sparsity, stepReps);
         Console.WriteLine($"load average at end: {LoadAverage()}");
     }
@@ -168,19 +169,19 @@ static class SparseBench
         });
     }
 
-    static void ConvLayer(int n, int cin, int cout, int hw, int reps, double[] densities)
+    static void ConvLayer(int n, int cin, int cout, int hw, int k, int reps, double[] densities)
     {
         var gen = new Generator(5);
         var x = Tensor.Randn(new Shape(n, cin, hw, hw), gen);
         x.RequiresGrad = cin > 1;
-        var w = Tensor.Randn(new Shape(cout, cin, 3, 3), gen);
+        var w = Tensor.Randn(new Shape(cout, cin, k, k), gen);
         w.RequiresGrad = true;
-        Header($"cnn conv {cin}->{cout} {hw}x{hw} backward ({(cin > 1 ? "dX and dW" : "dW only")})",
-            "im2col + GEMMs + col2im", ProbeMs(Pruned(new Shape(n, cout, hw, hw), 1, 1)));
+        Header($"{(k == 3 ? "cnn" : "extra")} conv {k}x{k} {cin}->{cout} {hw}x{hw} backward ({(cin > 1 ? "dX and dW" : "dW only")})",
+            k == 1 ? "GEMMs" : "im2col + GEMMs + col2im", ProbeMs(Pruned(new Shape(n, cout, hw, hw), 1, 1)));
         // The op's own backward with the path forced: what the layer costs in training (forward untimed, outside the action).
         Func<double> Backward(Tensor gy, SparseBackward.Path path) => () =>
         {
-            var y = x.Conv2d(w, padding: 1);
+            var y = x.Conv2d(w, padding: k / 2);
             SparseBackward.Force = path;
             long t0 = Now();
             try { y.Backward(gy); }
