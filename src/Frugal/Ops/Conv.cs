@@ -159,7 +159,7 @@ public static class Conv
             // A pruned gy (mostly zeros) below the measured break-even density goes to the fused sparse kernel, which
             // overwrites both gradients; otherwise dW accumulates over images and chunks (beta = 1 onto zeros).
             bool sparse = groups == 1 && (_x.RequiresGrad || _w.RequiresGrad)
-                && SparseBackward.Use(SparseBackward.Density(gy), c < 16 ? SparseBackward.ConvThinBreakEven : SparseBackward.ConvBreakEven);
+                && SparseBackward.Use(SparseBackward.Density(gy), SparseBackward.ConvBreakEvenFor(c, win.Taps));
             Tensor? gx = _x.RequiresGrad ? (sparse ? Tensor.Uninitialized(_x.Shape, gy.Device) : Tensor.Empty(_x.Shape, gy.Device)) : null;
             Tensor? gw = _w.RequiresGrad ? (sparse ? Tensor.Uninitialized(_w.Shape, gy.Device) : Tensor.Zeros(_w.Shape, gy.Device)) : null;
             Tensor? gb = null;

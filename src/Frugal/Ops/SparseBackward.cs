@@ -25,6 +25,15 @@ static class SparseBackward
     /// updates fewer floats than one vector holds, so the sparse kernel pays per non-zero without SIMD.</summary>
     internal const double ConvThinBreakEven = 0.03;
 
+    /// <summary>The same for 1×1 convolutions: their dense path is two plain GEMMs (no im2col), while the sparse kernel
+    /// still pays for the channels-last copies, so it wins only at lower densities.</summary>
+    internal const double ConvPointwiseBreakEven = 0.10;
+
+    /// <summary>The break-even density of a convolution with <paramref name="channels"/> input channels and
+    /// <paramref name="taps"/> = kh·kw.</summary>
+    internal static double ConvBreakEvenFor(int channels, int taps) =>
+        channels < 16 ? ConvThinBreakEven : taps == 1 ? ConvPointwiseBreakEven : ConvBreakEven;
+
     /// <summary>Which path the backward takes: measured choice, or one forced (tests and benchmarks; per thread, because the
     /// backward runs on the thread that calls it and tests run in parallel).</summary>
     internal enum Path { Auto, Dense, Sparse }
