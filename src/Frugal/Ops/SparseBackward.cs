@@ -6,7 +6,7 @@ namespace Frugal.Ops;
 /// When a layer's backward uses the sparse-operand kernels (IBackend.Sparse.cs) instead of the dense GEMMs: a pruned
 /// neural gradient (Chmiel et al., ICLR 2021; ../shared/METHODS.md section 1, issue 4 item 6) shortens the backward pass
 /// in wall-clock time only below a break-even density, which these constants hold. No flag: the backward counts the
-/// gradient's non-zeros on a sample (a few tens of µs; see <see cref="Density"/>) and picks the faster path.
+/// gradient's non-zeros (a sample of large gradients; tens of µs, see <see cref="Density"/>) and picks the faster path.
 /// </summary>
 static class SparseBackward
 {
@@ -46,11 +46,11 @@ static class SparseBackward
     /// <summary>How many layer backwards on this thread took a sparse kernel (a test checks that the path is really used).</summary>
     internal static long SparseCalls => _sparseCalls;
 
-    /// <summary>Blocks the density probe reads: 1024 blocks of 64 floats, an estimate within about ±0.2 percentage points
-    /// (binomial, 65536 entries) of a randomly pruned gradient, which is plenty for a choice between two paths that cost
-    /// the same at the break-even. Counting all of a conv gradient (3.2M floats in the cnn) costs ~0.2–0.5 ms; the sample
-    /// a few tens of µs.</summary>
-    internal const int ProbeBlocks = 1024;
+    /// <summary>Blocks the density probe reads at most: 2048 blocks of 64 floats, so a linear layer's dY [128, 1024] is
+    /// counted whole (as fast as sampling it), and a conv gradient (3.2M floats in the cnn, ~0.3–0.9 ms to count whole)
+    /// is sampled in well under 0.1 ms. The estimate is within about ±0.2 percentage points (binomial, 131072 entries) for
+    /// a randomly pruned gradient: plenty for a choice between two paths that cost the same at the break-even.</summary>
+    internal const int ProbeBlocks = 2048;
 
     /// <summary>The fraction of non-zero entries of g, from an evenly spread sample of <see cref="ProbeBlocks"/> blocks
     /// (all of g when it is smaller); 0 or 1 when a path is forced, so the probe is skipped.</summary>
