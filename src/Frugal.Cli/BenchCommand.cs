@@ -40,9 +40,11 @@ static class BenchCommand
         var stepReps = new Option<int>("--step-reps") { Description = "Interleaved repetitions of the whole cnn backward (0 skips it)", DefaultValueFactory = _ => 7 };
         var cpuTime = new Option<bool>("--cpu-time") { Description = "Time with the process's CPU time instead of wall time (for a shared machine; use with FRUGAL_THREADS=1)" };
         sparse.Options.Add(sparseBatch); sparse.Options.Add(sparseReps); sparse.Options.Add(densities); sparse.Options.Add(sparsity); sparse.Options.Add(stepReps);
-        sparse.Options.Add(cpuTime);
+        var only = new Option<string[]>("--only") { Description = "Parts to run: linear, conv, backward (default: all)", AllowMultipleArgumentsPerToken = true };
+        only.AcceptOnlyFromAmong("linear", "conv", "backward");
+        sparse.Options.Add(cpuTime); sparse.Options.Add(only);
         sparse.SetAction(p => Cli.Run(() => SparseBench.Run(p.GetValue(sparseBatch), p.GetValue(sparseReps), p.GetValue(densities)!,
-            p.GetValue(sparsity), p.GetValue(stepReps), p.GetValue(cpuTime))));
+            p.GetValue(sparsity), p.GetValue(stepReps), p.GetValue(cpuTime), p.GetValue(only) ?? [])));
         bench.Subcommands.Add(sparse);
         return bench;
     }

@@ -25,25 +25,26 @@ static class SparseBench
     /// path needs no im2col.</summary>
     static readonly (int Cin, int Cout, int Hw, int K)[] Convs = [(1, 32, 28, 3), (32, 32, 28, 3), (32, 64, 14, 3), (64, 64, 14, 3), (64, 64, 14, 1)];
 
-    public static void Run(int batch, int reps, double[] densities, double sparsity, int stepReps, bool cpuTime)
+    public static void Run(int batch, int reps, double[] densities, double sparsity, int stepReps, bool cpuTime, string[] only)
     {
         using var pool = BufferPool.Enable();
         _cpuTime = cpuTime;
         if (cpuTime && Threading.Threads > 1)
             Console.WriteLine("warning: --cpu-time with more than one thread also counts OpenBLAS's spinning workers; set FRUGAL_THREADS=1");
         Console.WriteLine($"load average at start: {LoadAverage()}");
-        Console.WriteLine($"GEMM {CpuBackend.GemmProvider}, {Threading.Threads} threads, Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}");
+        Console.WriteLine($"GEMM {CpuBackend.GemmProvider}, OpenBLAS core {OpenBlas.CoreName ?? "?"}, {Threading.Threads} threads, Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}");
         Console.WriteLine($"batch {batch}; {(cpuTime ? "process CPU time" : "wall time")}, medians of {reps} interleaved repetitions, ms; ratio = median over repetitions of sparse / dense (< 1: sparse faster)");
         Console.WriteLine($"thresholds in use: linear dX {SparseBackward.LinearInputBreakEven:P0}, linear dW {SparseBackward.LinearWeightBreakEven:P0}, " +
             $"conv {SparseBackward.ConvBreakEven:P0} (fewer than 16 input channels: {SparseBackward.ConvThinBreakEven:P0}, 1x1: {SparseBackward.ConvPointwiseBreakEven:P0})");
         Console.WriteLine();
-        foreach (var (name, inF, outF, needsDx) in Linears)
+        bool Part(string name) => only.Length == 0 || only.Contains(name);
+        foreach (var (name, inF, outF, needsDx) in Part("linear") ? Linears : [])
         {
             if (needsDx) LinearProduct($"{name} dX=dY·W", batch, inF, outF, transposed: false, reps, densities);
             LinearProduct($"{name} dW=dYᵀ·X", batch, inF, outF, transposed: true, reps, densities);
         }
-        foreach (var (cin, cout, hw, k) in Convs) ConvLayer(batch, cin, cout, hw, k, reps, densities);
-        if (stepReps > 0) WholeBackward(batch, sparsity, stepReps);
+        foreach (var (cin, cout, hw, k) in Part("conv") ? Convs : []) ConvLayer(batch, cin, cout, hw, k, reps, densities);
+        if (stepReps > 0 && Part("backward")) WholeBackward(batch, sparsity, stepReps);
         Console.WriteLine($"load average at end: {LoadAverage()}");
     }
 

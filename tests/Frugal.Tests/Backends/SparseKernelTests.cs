@@ -66,8 +66,9 @@ public class SparseKernelTests
         return data;
     }
 
-    /// <summary>(m, n, k): tiny; n = 213 = 128 + 64 + 16 + 5 hits every tile width; a case with many rows and threads.</summary>
-    static readonly (int M, int N, int K)[] GemmSizes = [(1, 1, 1), (7, 13, 5), (33, 213, 47), (130, 300, 257)];
+    /// <summary>(m, n, k): up to 128 rows of C take the column-by-column path (64-float tiles, then a partial one), taller C
+    /// the row-by-row path (n = 213 = 128 + 64 + 16 + 5 hits every tile width there); the larger cases run on several threads.</summary>
+    static readonly (int M, int N, int K)[] GemmSizes = [(1, 1, 1), (7, 13, 5), (33, 213, 47), (128, 520, 300), (130, 213, 257), (300, 700, 90)];
 
     [Theory, MemberData(nameof(GemmCases))]
     public void SparseGemm_equals_the_dense_gemm(string device, bool transS, bool accumulate, double density, int size)

@@ -42,6 +42,12 @@ static unsafe class OpenBlas
             ((delegate* unmanaged<int, void>)setThreads)(Threading.Threads);
     }
 
+    /// <summary>The kernel set OpenBLAS chose for this CPU (openblas_get_corename), e.g. "Zen" or "SkylakeX"; null if unknown.
+    /// OpenBLAS 0.3.21 does not know some newer CPUs and falls back to "Prescott" (SSE3) kernels, several times slower;
+    /// OPENBLAS_CORETYPE=SkylakeX (or Haswell) then restores AVX-512 (AVX2) kernels.</summary>
+    public static string? CoreName =>
+        Available && NativeLibrary.TryGetExport(_handle, "openblas_get_corename", out var f) ? Marshal.PtrToStringAnsi(((delegate* unmanaged<IntPtr>)f)()) : null;
+
     static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path) => name == Lib ? _handle : IntPtr.Zero;
 
     [DllImport(Lib, EntryPoint = "cblas_sgemm")]
