@@ -42,7 +42,7 @@ public class SparseBackwardTests
     public void Linear_backward_takes_the_sparse_path_for_a_pruned_gradient_and_matches_the_dense_one(string device)
     {
         var d = TestDevices.Parse(device);
-        var g = SparseKernelTests.Pruned(d, 7, 0.05, 37, 70);
+        var g = SparseKernelTests.Pruned(d, 7, 0.05, 37, 70);   // below both linear break-evens
         var dense = LinearGrads(d, g, SparseBackward.Path.Dense);
         Same(dense, LinearGrads(d, g, SparseBackward.Path.Sparse), "forced sparse");
         long before = SparseBackward.SparseCalls;
@@ -59,22 +59,26 @@ public class SparseBackwardTests
 
     static readonly ConvTests.Cfg[] Convs =
     [
-        new(3, 5, 9, 9, 6, 3, 3, (1, 1), (1, 1)),
+        new(3, 16, 9, 9, 6, 3, 3, (1, 1), (1, 1)),
         new(2, 17, 8, 7, 4, 3, 2, (2, 1), (1, 0), Dil: (1, 2)),
-        new(2, 4, 6, 6, 8, 1, 1, (1, 1), (0, 0)),
+        new(3, 5, 9, 9, 6, 3, 3, (1, 1), (1, 1)),
+        new(2, 32, 6, 6, 8, 1, 1, (1, 1), (0, 0)),
     ];
 
+    /// <summary>Forced sparse equals dense for every case (both the 16-float slot path and the per-tap path); the automatic
+    /// choice takes the sparse path for a 3×3 convolution on a multiple of 16 channels and keeps the dense one elsewhere
+    /// (a 5-channel input, 17 channels, 1×1), as measured.</summary>
     [Theory, MemberData(nameof(ConvCases))]
-    public void Conv2d_backward_takes_the_sparse_path_for_a_pruned_gradient_and_matches_the_dense_one(string device, int index)
+    public void Conv2d_backward_with_a_pruned_gradient_matches_the_dense_one_and_takes_the_measured_path(string device, int index)
     {
         var d = TestDevices.Parse(device);
         var c = Convs[index];
-        var g = SparseKernelTests.Pruned(d, 8, 0.02, c.N, c.Cout, c.OH, c.OW);
+        var g = SparseKernelTests.Pruned(d, 8, 0.05, c.N, c.Cout, c.OH, c.OW);
         var dense = ConvGrads(d, c, g, SparseBackward.Path.Dense);
         Same(dense, ConvGrads(d, c, g, SparseBackward.Path.Sparse), $"forced sparse {c}");
         long before = SparseBackward.SparseCalls;
         Same(dense, ConvGrads(d, c, g, SparseBackward.Path.Auto), $"automatic {c}");
-        Assert.Equal(1, SparseBackward.SparseCalls - before);
+        Assert.Equal(c.C % 16 == 0 && c.KH * c.KW > 1 ? 1 : 0, SparseBackward.SparseCalls - before);
     }
 
     [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
