@@ -10,9 +10,11 @@ namespace Frugal.Backends.Cpu;
 /// <summary>
 /// Sparse-operand products on the CPU (IBackend.Sparse.cs; pruned neural gradients, ../shared/METHODS.md section 1).
 /// The zeros are found with 16-lane compares (one mask per 16 floats, then the set bits), so a mostly-zero operand costs
-/// one streaming pass plus work per non-zero. The products accumulate in AVX-512 registers (Vector512, emulated with
-/// two 256-bit halves where AVX-512 is missing): a 128-float tile of a row of C is 8 registers fed by one load and one
-/// FMA per 16 floats, which is what lets a sparse product compete with OpenBLAS at all.
+/// one streaming pass plus work per non-zero. The products run in AVX-512 registers (Vector512, emulated with two
+/// 256-bit halves where AVX-512 is missing): row by row, a 128-float tile of a row of C is 8 accumulators fed by one
+/// load and one FMA per 16 floats; column by column, a 64-float tile of a row of B is held in 4 registers and added into
+/// every row of C that the column touches. Even so a non-zero costs ~2–5× the time of a multiply-add inside OpenBLAS's
+/// dense GEMM (random access instead of packed panels), so the sparse path pays only below ~15–40% density (docs/RESULTS.md).
 /// </summary>
 public sealed partial class CpuBackend
 {
@@ -96,10 +98,11 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// C with at most this many rows is computed column of op(S) by column (outer products): a 64-float column tile of
-    /// all of C (32 KiB at 128 rows) then stays in L1, each row of B is read once per tile, and every non-zero costs one
-    /// load, FMA and store per 16 floats. Row by row instead, every non-zero reads a row of B from L2 at a random place,
-    /// which measured ~3× slower for dX of the 1024-wide mlp layer (m = 128). Taller C (dW, m = out) does not fit L1 and
-    /// goes row by row, where B (the layer input) is small.
+    /// all of C (32 KiB at 128 rows, summed in a contiguous buffer) stays in L1, each row of B is read once per tile, and a
+    /// non-zero costs one load, FMA and store per 16 floats. Row by row, every non-zero reads a row of B at a random place,
+    /// and B's slab must first be packed (see <see cref="GemmItems"/>): for dX of the mlp's 1024-wide layer (m = 128) that
+    /// copy is 4 MB, and the column order measured about as fast per non-zero with a fixed cost of 0.14 instead of 0.5 ms
+    /// (one thread, CPU time). Taller C (dW, m = out) does not fit L1 and goes row by row, where B (the input) is small.
     /// </summary>
     const int ScatterMaxRows = 128;
     const int ScatterTile = 64;
@@ -177,8 +180,8 @@ public sealed partial class CpuBackend
     /// Work items [i0, i1) of <see cref="SparseGemm"/>: item it is column tile it / rowBlocks and row block it % rowBlocks.
     /// The tile's slab of B (k rows of up to 128 floats) is first copied into a contiguous buffer: read in place, its rows
     /// sit a whole row of B apart, and for power-of-two widths (1024 floats = 4 KiB) they all fall into the same few cache
-    /// sets, so the slab that should stay in L2 comes from L3 on every pass (measured: dX of the 1024-wide mlp layer ran
-    /// ~10× below its load bound before the copy).
+    /// sets, and the slab that should stay in L2 does not (measured for dW of the mlp's 1024-wide layer at 15% density,
+    /// one thread, CPU time: 1.3 ms with the copy, 1.9 ms without; no difference at widths 784 and 3136).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void GemmItems(SparseRows csr, float[] bd, int bo, float[] cd, int co, int m, int n, int k, int rowBlocks, int rowsPer,
