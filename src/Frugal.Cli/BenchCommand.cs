@@ -39,6 +39,21 @@ static class BenchCommand
         conv.Options.Add(convBatch); conv.Options.Add(reps);
         conv.SetAction(p => Cli.Run(() => ConvBench.Run(p.GetValue(convBatch), p.GetValue(reps))));
         bench.Subcommands.Add(conv);
+
+        var sparse = new Command("sparse", "Dense GEMMs vs the sparse-operand kernels on the mlp and cnn backward shapes at several densities of a randomly pruned dY (break-even per shape), then a whole cnn backward with pruned neural gradients");
+        var sparseBatch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 128 };
+        var sparseReps = new Option<int>("--reps") { Description = "Interleaved repetitions per shape and density (median reported)", DefaultValueFactory = _ => 7 };
+        var densities = new Option<double[]>("--densities") { Description = "Densities (fraction of non-zeros) of dY", DefaultValueFactory = _ => [0.01, 0.02, 0.05, 0.10, 0.15, 0.20, 0.30, 0.50], AllowMultipleArgumentsPerToken = true };
+        var sparsity = new Option<double>("--sparsity") { Description = "Pruned fraction of each neural gradient in the whole-backward timing", DefaultValueFactory = _ => 0.85 };
+        var stepReps = new Option<int>("--step-reps") { Description = "Interleaved repetitions of the whole cnn backward (0 skips it)", DefaultValueFactory = _ => 7 };
+        var cpuTime = new Option<bool>("--cpu-time") { Description = "Time with the process's CPU time instead of wall time (for a shared machine; use with FRUGAL_THREADS=1)" };
+        sparse.Options.Add(sparseBatch); sparse.Options.Add(sparseReps); sparse.Options.Add(densities); sparse.Options.Add(sparsity); sparse.Options.Add(stepReps);
+        var only = new Option<string[]>("--only") { Description = "Parts to run: linear, conv, backward (default: all)", AllowMultipleArgumentsPerToken = true };
+        only.AcceptOnlyFromAmong("linear", "conv", "backward");
+        sparse.Options.Add(cpuTime); sparse.Options.Add(only);
+        sparse.SetAction(p => Cli.Run(() => SparseBench.Run(p.GetValue(sparseBatch), p.GetValue(sparseReps), p.GetValue(densities)!,
+            p.GetValue(sparsity), p.GetValue(stepReps), p.GetValue(cpuTime), p.GetValue(only) ?? [])));
+        bench.Subcommands.Add(sparse);
         return bench;
     }
 

@@ -156,9 +156,12 @@ public static class Conv
             int groups = _groups;
             int n = _x.Shape[0], c = _x.Shape[1], cout = _w.Shape[0], s = win.OutH * win.OutW;
             int cg = c / groups, coutG = cout / groups, kg = cg * win.Taps, k = c * win.Taps;
-            Tensor? gx = _x.RequiresGrad ? Tensor.Empty(_x.Shape, gy.Device) : null;
-            // dW accumulates over images and chunks (beta = 1 onto zeros).
-            Tensor? gw = _w.RequiresGrad ? Tensor.Zeros(_w.Shape, gy.Device) : null;
+            // A pruned gy (mostly zeros) below the measured break-even density goes to the fused sparse kernel, which
+            // overwrites both gradients; otherwise dW accumulates over images and chunks (beta = 1 onto zeros).
+            bool sparse = groups == 1 && (_x.RequiresGrad || _w.RequiresGrad)
+                && SparseBackward.Use(SparseBackward.Density(gy), SparseBackward.ConvBreakEvenFor(c, win.Taps));
+            Tensor? gx = _x.RequiresGrad ? (sparse ? Tensor.Uninitialized(_x.Shape, gy.Device) : Tensor.Empty(_x.Shape, gy.Device)) : null;
+            Tensor? gw = _w.RequiresGrad ? (sparse ? Tensor.Uninitialized(_w.Shape, gy.Device) : Tensor.Zeros(_w.Shape, gy.Device)) : null;
             Tensor? gb = null;
             if (_hasBias && Inputs[2].RequiresGrad)
             {
@@ -170,6 +173,7 @@ public static class Conv
             }
             Tensor?[] Result() => _hasBias ? [gx, gw, gb] : [gx, gw];
             if (gx == null && gw == null) return Result();
+            if (sparse) { be.SparseConv2dBackward(gy, _x, _w, win, gx, gw); return Result(); }
 
             if (win.IsPointwise)
             {

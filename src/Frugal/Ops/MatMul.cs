@@ -98,8 +98,21 @@ public static class MatMul
         public override Tensor?[] Backward(Tensor g)
         {
             Tensor? gx = null, gw = null, gb = null;
-            if (_x.RequiresGrad) { gx = Tensor.Uninitialized(_x.Shape, g.Device); Gemm(g, false, _w, false, gx); }      // dX = dY·W
-            if (_w.RequiresGrad) { gw = Tensor.Uninitialized(_w.Shape, g.Device); Gemm(g, true, _x, false, gw); }      // dW = dYᵀ·X
+            // A pruned dY (mostly zeros) goes to the sparse-operand kernel below its measured break-even density.
+            double density = _x.RequiresGrad || _w.RequiresGrad ? SparseBackward.Density(g) : 1;
+            int n = g.Shape[0], outF = _w.Shape[0], inF = _w.Shape[1];
+            if (_x.RequiresGrad)
+            {
+                gx = Tensor.Uninitialized(_x.Shape, g.Device);                                                          // dX = dY·W
+                if (SparseBackward.Use(density, SparseBackward.LinearInputBreakEven)) g.Backend.SparseGemm(false, n, inF, outF, g, _w, gx, false);
+                else Gemm(g, false, _w, false, gx);
+            }
+            if (_w.RequiresGrad)
+            {
+                gw = Tensor.Uninitialized(_w.Shape, g.Device);                                                          // dW = dYᵀ·X
+                if (SparseBackward.Use(density, SparseBackward.LinearWeightBreakEven)) g.Backend.SparseGemm(true, outF, inF, n, g, _x, gw, false);
+                else Gemm(g, true, _x, false, gw);
+            }
             if (_hasBias && Inputs[2].RequiresGrad) gb = g.SumTo(new Shape(g.Shape[1]));                       // db = Σ_N dY
             return _hasBias ? [gx, gw, gb] : [gx, gw];
         }

@@ -43,7 +43,7 @@ public class ConvTests
     }
 
     /// <summary>The adjoint loops of <see cref="NaiveConv"/>: dx and dw for an upstream gradient gy.</summary>
-    static (float[] Dx, float[] Dw) NaiveConvBackward(Cfg g, float[] x, float[] w, float[] gy)
+    internal static (float[] Dx, float[] Dw) NaiveConvBackward(Cfg g, float[] x, float[] w, float[] gy)
     {
         int cg = g.C / g.Groups, og = g.Cout / g.Groups;
         var dx = new double[x.Length]; var dw = new double[w.Length];

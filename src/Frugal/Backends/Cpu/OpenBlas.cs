@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Frugal.Backends.Cpu;
 
@@ -26,6 +27,7 @@ static unsafe class OpenBlas
     static OpenBlas()
     {
         if (Environment.GetEnvironmentVariable("FRUGAL_NO_BLAS") == "1") return;
+        ChooseCoreType();
         foreach (var name in Candidates)
         {
             if (NativeLibrary.TryLoad(name, out _handle) && NativeLibrary.TryGetExport(_handle, "cblas_sgemm", out _))
@@ -40,6 +42,36 @@ static unsafe class OpenBlas
         if (NativeLibrary.TryGetExport(_handle, "openblas_set_num_threads", out var setThreads))
             ((delegate* unmanaged<int, void>)setThreads)(Threading.Threads);
     }
+
+    /// <summary>The kernel set OpenBLAS chose for this CPU (openblas_get_corename), e.g. "Zen" or "SkylakeX"; null if unknown.
+    /// OpenBLAS 0.3.21 does not know some newer CPUs and falls back to "Prescott" (SSE3) kernels, several times slower;
+    /// OPENBLAS_CORETYPE=SkylakeX (or Haswell) then restores AVX-512 (AVX2) kernels.</summary>
+    public static string? CoreName =>
+        Available && NativeLibrary.TryGetExport(_handle, "openblas_get_corename", out var f) ? Marshal.PtrToStringAnsi(((delegate* unmanaged<IntPtr>)f)()) : null;
+
+    /// <summary>
+    /// OpenBLAS 0.3.21 (Debian 12) does not recognise recent Intel Xeons (e.g. family 6 model 207) and falls back
+    /// to its SSE3 "Prescott" kernels: a 1024³ sgemm ran at 12–16 GFLOP/s there, 63 with OPENBLAS_CORETYPE=SkylakeX
+    /// (measured under load, 2026-11-23; `frugal bench gemm`). So on Intel CPUs, unless the user set it, Frugal names
+    /// the kernel set the CPU supports before the library loads. AMD CPUs are left to OpenBLAS's own detection.
+    /// The variable must be set in the native environment (setenv): .NET's Environment keeps its own copy on Unix.
+    /// </summary>
+    static void ChooseCoreType()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") != null) return;
+        if (!X86Base.IsSupported) return;
+        var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
+        bool intel = ebx == 0x756E6547 && edx == 0x49656E69 && ecx == 0x6C65746E;   // "GenuineIntel"
+        if (!intel) return;
+        string? core = Avx512F.IsSupported && Avx512BW.IsSupported && Avx512DQ.IsSupported && Avx512F.VL.IsSupported ? "SkylakeX"
+                     : Avx2.IsSupported && Fma.IsSupported ? "Haswell" : null;
+        if (core == null) return;
+        setenv("OPENBLAS_CORETYPE", core, 0);
+        Environment.SetEnvironmentVariable("OPENBLAS_CORETYPE", core);
+    }
+
+    [DllImport("libc", CharSet = CharSet.Ansi)]
+    static extern int setenv(string name, string value, int overwrite);
 
     [DllImport(Lib, EntryPoint = "cblas_sgemm")]
     static extern void cblas_sgemm(int order, int transA, int transB, int m, int n, int k,

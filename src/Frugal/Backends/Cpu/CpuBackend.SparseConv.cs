@@ -1,0 +1,342 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Frugal.Tensors;
+
+namespace Frugal.Backends.Cpu;
+
+/// <summary>
+/// The backward products of a convolution from the non-zeros of a pruned gy (IBackend.Sparse.cs; Chmiel et al., ICLR 2021,
+/// ../shared/METHODS.md section 1). Each image is turned channels-last (NHWC) and zero-padded, so the window of an output
+/// pixel is taps rows of C contiguous floats. With C a multiple of 16 a window is taps·C/16 slots of 16 floats, and both
+/// products keep 8 slots in registers while they sum over a list of non-zeros: dw[co] over the non-zeros of channel co,
+/// the dx window of pixel p over the non-zeros of pixel p (one load and one FMA per 16 floats). Other C: per non-zero,
+/// two short AXPYs per tap. Either way im2col and col2im are skipped: they move kh·kw times the image and cost as much as
+/// the GEMMs they feed once the GEMM work has shrunk with the density.
+/// </summary>
+public sealed partial class CpuBackend
+{
+    public unsafe void SparseConv2dBackward(Tensor gy, Tensor x, Tensor w, Window2d win, Tensor? dx, Tensor? dw)
+    {
+        if (x.Rank != 4 || w.Rank != 4 || w.Shape[1] != x.Shape[1] || w.Shape[2] != win.KernelH || w.Shape[3] != win.KernelW
+            || x.Shape[2] != win.Height || x.Shape[3] != win.Width)
+            throw new ArgumentException($"sparse_conv2d_backward: input {x.Shape} and weight {w.Shape} do not match the window {win} (groups 1)");
+        int n = x.Shape[0], c = x.Shape[1], h = x.Shape[2], wd = x.Shape[3], cout = w.Shape[0], taps = win.Taps, s = win.OutH * win.OutW;
+        if (gy.Shape != new Shape(n, cout, win.OutH, win.OutW) || (dx != null && dx.Shape != x.Shape) || (dw != null && dw.Shape != w.Shape))
+            throw new ArgumentException($"sparse_conv2d_backward: gy {gy.Shape}, dx {dx?.Shape}, dw {dw?.Shape} do not match input {x.Shape} and weight {w.Shape}");
+        if (dx == null && dw == null) return;
+
+        // Offsets in the padded channels-last image: of each output pixel's window corner, and of each tap within a window.
+        int wp = wd + 2 * win.PadW, plane = (h + 2 * win.PadH) * wp;
+        var pixel = new int[s];
+        for (int oy = 0, p = 0; oy < win.OutH; oy++)
+            for (int ox = 0; ox < win.OutW; ox++, p++) pixel[p] = (oy * win.StrideH * wp + ox * win.StrideW) * c;
+        var tap = new int[taps];
+        for (int ki = 0, t = 0; ki < win.KernelH; ki++)
+            for (int kj = 0; kj < win.KernelW; kj++, t++) tap[t] = (ki * win.DilationH * wp + kj * win.DilationW) * c;
+
+        // w as [Cout, taps, C]: the C weights of one (co, tap) are contiguous, like the padded image's rows.
+        float[]? wt = null;
+        if (dx != null)
+        {
+            wt = ArrayPool<float>.Shared.Rent(cout * taps * c);
+            var wd0 = Data(w);
+            for (int o = 0; o < cout; o++)
+                for (int ci = 0; ci < c; ci++)
+                    for (int t = 0; t < taps; t++) wt[(o * taps + t) * c + ci] = wd0[w.Offset + (o * c + ci) * taps + t];
+        }
+
+        // Images split into one contiguous chunk per thread; each chunk sums its own dw, and the partial sums are added
+        // in chunk order afterwards (deterministic, no write races).
+        long work = (long)n * (cout * s + 3L * c * plane);
+        int chunks = work < 4L * Threading.ParallelThreshold ? 1 : Math.Min(Threading.Threads, n);
+        var partial = dw != null ? new float[chunks][] : null;
+        // With C a multiple of 16, a window is taps·C/16 slots of 16 floats (slot r = tap r / (C/16), channel block
+        // r % (C/16)), and both products accumulate whole slots in registers (see WeightSlots, InputSlots).
+        int[]? slot = null;
+        if (c % 16 == 0)
+        {
+            slot = new int[taps * c / 16];
+            for (int r = 0; r < slot.Length; r++) slot[r] = tap[r / (c / 16)] + r % (c / 16) * 16;
+        }
+        var job = new ConvJob(Data(gy), gy.Offset, Data(x), x.Offset, dx != null ? Data(dx) : null, dx?.Offset ?? 0, wt, partial,
+            win, n, c, h, wd, cout, dw != null, pixel, tap, slot, chunks);
+        Threading.For(chunks, (c0, c1) => { for (int ch = c0; ch < c1; ch++) ConvChunk(job, ch); }, 1);
+        if (wt != null) ArrayPool<float>.Shared.Return(wt);
+
+        if (dw != null)
+        {
+            // dw[co, ci, t] = Σ_chunks partial[(co·taps + t)·C + ci]
+            var dwd = Data(dw);
+            int dwo = dw.Offset;
+            for (int o = 0; o < cout; o++)
+                for (int ci = 0; ci < c; ci++)
+                    for (int t = 0; t < taps; t++)
+                    {
+                        int src = (o * taps + t) * c + ci;
+                        float sum = partial![0][src];
+                        for (int ch = 1; ch < chunks; ch++) sum += partial[ch][src];
+                        dwd[dwo + (o * c + ci) * taps + t] = sum;
+                    }
+            foreach (var a in partial!) ArrayPool<float>.Shared.Return(a);
+        }
+    }
+
+    sealed record ConvJob(float[] Gy, int GyOffset, float[] X, int XOffset, float[]? Dx, int DxOffset, float[]? Wt, float[][]? Partial,
+        Window2d Win, int N, int C, int H, int W, int Cout, bool NeedsDw, int[] Pixel, int[] Tap, int[]? Slot, int Chunks);
+
+    /// <summary>Images [N·ch/chunks, N·(ch+1)/chunks): padded dx per image, dw summed into Partial[ch].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void ConvChunk(ConvJob j, int ch)
+    {
+        var win = j.Win;
+        int c = j.C, h = j.H, wd = j.W, cout = j.Cout, taps = win.Taps, s = win.OutH * win.OutW;
+        int plane = (h + 2 * win.PadH) * (wd + 2 * win.PadW);
+        int n0 = (int)((long)j.N * ch / j.Chunks), n1 = (int)((long)j.N * (ch + 1) / j.Chunks);
+        float[]? xpad = null, dxpad = null, dwp = null;
+        if (j.NeedsDw)
+        {
+            xpad = ArrayPool<float>.Shared.Rent(plane * c);
+            Array.Clear(xpad, 0, plane * c);          // the border stays zero: only the interior is rewritten per image
+            dwp = j.Partial![ch] = ArrayPool<float>.Shared.Rent(cout * taps * c);
+            Array.Clear(dwp, 0, cout * taps * c);
+        }
+        if (j.Dx != null) dxpad = ArrayPool<float>.Shared.Rent(plane * c);
+        fixed (float* pgy = j.Gy, px = j.X, pdx = j.Dx, pxp = xpad, pdxp = dxpad, pdwp = dwp, pwt = j.Wt)
+        fixed (int* ppix = j.Pixel, ptap = j.Tap, pslot = j.Slot)
+        {
+            var scatter = new TapScatter { Taps = taps, C = c, Pixel = ppix, Tap = ptap, XPad = pxp, DxPad = pdxp };
+            for (int img = n0; img < n1; img++)
+            {
+                if (pxp != null) ToPaddedChannelsLast(px + j.XOffset + (long)img * c * h * wd, c, h, wd, win.PadH, win.PadW, pxp);
+                if (pdxp != null) new Span<float>(pdxp, plane * c).Clear();
+                float* gyn = pgy + j.GyOffset + (long)img * cout * s;
+                if (pslot != null)
+                {
+                    if (pdwp != null) WeightSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, pxp, pdwp);
+                    if (pdxp != null) InputSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, pwt, pdxp);
+                }
+                else
+                    for (int o = 0; o < cout; o++)
+                    {
+                        scatter.W = pwt != null ? pwt + (long)o * taps * c : null;
+                        scatter.Dw = pdwp != null ? pdwp + (long)o * taps * c : null;
+                        ForNonZeros(gyn + (long)o * s, s, ref scatter);
+                    }
+                if (pdxp != null) FromPaddedChannelsLast(pdxp, c, h, wd, win.PadH, win.PadW, pdx + j.DxOffset + (long)img * c * h * wd);
+            }
+        }
+        if (xpad != null) ArrayPool<float>.Shared.Return(xpad);
+        if (dxpad != null) ArrayPool<float>.Shared.Return(dxpad);
+    }
+
+    /// <summary>
+    /// dw[co] (taps·C floats, slot r at 16·r) += Σ over the non-zeros v at pixel p of gy[co] of v·(window of p in the padded
+    /// image): the channel's non-zeros are listed once, then each group of 8 slots sums over the whole list in 8 registers,
+    /// one load and one FMA per 16 floats and no store until the list ends.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void WeightSlots(float* gy, int cout, int s, int row, int* pixel, int* slot, int slots, float* xpad, float* dw)
+    {
+        var byChannel = SparseRows.Compress(gy, false, cout, s);
+        fixed (int* start = byChannel.Start, corner = byChannel.Index)
+        fixed (float* val = byChannel.Value)
+        {
+            for (long e = 0; e < byChannel.NonZeros; e++) corner[e] = pixel[corner[e]];   // pixel → its window's corner
+            for (int o = 0; o < cout; o++)
+            {
+                int e0 = start[o], q = start[o + 1] - e0, r = 0;
+                if (q == 0) continue;
+                float* acc = dw + (long)o * row;
+                for (; r + 8 <= slots; r += 8) GatherSlots8(acc + 16 * r, xpad, corner + e0, val + e0, q, slot + r);
+                for (; r < slots; r++) GatherSlots1(acc + 16 * r, xpad, corner + e0, val + e0, q, slot[r]);
+            }
+        }
+        byChannel.Return();
+    }
+
+    /// <summary>
+    /// The padded dx window of every output pixel p += Σ over the non-zeros v of gy[:, p] (channel co) of v·wt[co] (taps·C
+    /// floats): pixel by pixel, 8 slots of the window sum the pixel's non-zeros in registers and are stored once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void InputSlots(float* gy, int cout, int s, int row, int* pixel, int* slot, int slots, float* wt, float* dxpad)
+    {
+        var byPixel = SparseRows.Compress(gy, true, s, cout);
+        fixed (int* start = byPixel.Start, wrow = byPixel.Index)
+        fixed (float* val = byPixel.Value)
+        {
+            for (long e = 0; e < byPixel.NonZeros; e++) wrow[e] *= row;   // channel → offset of its weights
+            for (int p = 0; p < s; p++)
+            {
+                int e0 = start[p], q = start[p + 1] - e0, r = 0;
+                if (q == 0) continue;
+                float* dst = dxpad + pixel[p];
+                for (; r + 8 <= slots; r += 8) ScatterSlots8(dst, slot + r, wt + 16 * r, wrow + e0, val + e0, q);
+                for (; r < slots; r++) ScatterSlots1(dst + slot[r], wt + 16 * r, wrow + e0, val + e0, q);
+            }
+        }
+        byPixel.Return();
+    }
+
+    /// <summary>acc[16i, 16i + 16) += Σ_e val[e]·src[off[e] + slot[i], + 16) for i &lt; 8 (acc contiguous, sources at slot offsets).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void GatherSlots8(float* acc, float* src, int* off, float* val, int q, int* slot)
+    {
+        int s0 = slot[0], s1 = slot[1], s2 = slot[2], s3 = slot[3], s4 = slot[4], s5 = slot[5], s6 = slot[6], s7 = slot[7];
+        Vector512<float> a0 = Vector512.Load(acc), a1 = Vector512.Load(acc + 16), a2 = Vector512.Load(acc + 32), a3 = Vector512.Load(acc + 48),
+            a4 = Vector512.Load(acc + 64), a5 = Vector512.Load(acc + 80), a6 = Vector512.Load(acc + 96), a7 = Vector512.Load(acc + 112);
+        for (int e = 0; e < q; e++)
+        {
+            float* r = src + off[e];
+            var v = Vector512.Create(val[e]);
+            a0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s0), a0);
+            a1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s1), a1);
+            a2 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s2), a2);
+            a3 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s3), a3);
+            a4 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s4), a4);
+            a5 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s5), a5);
+            a6 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s6), a6);
+            a7 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + s7), a7);
+        }
+        a0.Store(acc); a1.Store(acc + 16); a2.Store(acc + 32); a3.Store(acc + 48);
+        a4.Store(acc + 64); a5.Store(acc + 80); a6.Store(acc + 96); a7.Store(acc + 112);
+    }
+
+    /// <summary>One slot of <see cref="GatherSlots8"/>, with two accumulators for the odd and even entries (half the dependency chain).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void GatherSlots1(float* acc, float* src, int* off, float* val, int q, int s0)
+    {
+        Vector512<float> a0 = Vector512.Load(acc), a1 = Vector512<float>.Zero;
+        int e = 0;
+        for (; e + 2 <= q; e += 2)
+        {
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e]), Vector512.Load(src + off[e] + s0), a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e + 1]), Vector512.Load(src + off[e + 1] + s0), a1);
+        }
+        if (e < q) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e]), Vector512.Load(src + off[e] + s0), a0);
+        (a0 + a1).Store(acc);
+    }
+
+    /// <summary>dst[slot[i], + 16) += Σ_e val[e]·w[off[e] + 16i, + 16) for i &lt; 8 (sources contiguous, destinations at slot offsets).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void ScatterSlots8(float* dst, int* slot, float* w, int* off, float* val, int q)
+    {
+        int s0 = slot[0], s1 = slot[1], s2 = slot[2], s3 = slot[3], s4 = slot[4], s5 = slot[5], s6 = slot[6], s7 = slot[7];
+        Vector512<float> a0 = Vector512.Load(dst + s0), a1 = Vector512.Load(dst + s1), a2 = Vector512.Load(dst + s2), a3 = Vector512.Load(dst + s3),
+            a4 = Vector512.Load(dst + s4), a5 = Vector512.Load(dst + s5), a6 = Vector512.Load(dst + s6), a7 = Vector512.Load(dst + s7);
+        for (int e = 0; e < q; e++)
+        {
+            float* r = w + off[e];
+            var v = Vector512.Create(val[e]);
+            a0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r), a0);
+            a1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 16), a1);
+            a2 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 32), a2);
+            a3 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 48), a3);
+            a4 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 64), a4);
+            a5 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 80), a5);
+            a6 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 96), a6);
+            a7 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 112), a7);
+        }
+        a0.Store(dst + s0); a1.Store(dst + s1); a2.Store(dst + s2); a3.Store(dst + s3);
+        a4.Store(dst + s4); a5.Store(dst + s5); a6.Store(dst + s6); a7.Store(dst + s7);
+    }
+
+    /// <summary>One slot of <see cref="ScatterSlots8"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void ScatterSlots1(float* dst, float* w, int* off, float* val, int q)
+    {
+        Vector512<float> a0 = Vector512.Load(dst), a1 = Vector512<float>.Zero;
+        int e = 0;
+        for (; e + 2 <= q; e += 2)
+        {
+            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e]), Vector512.Load(w + off[e]), a0);
+            a1 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e + 1]), Vector512.Load(w + off[e + 1]), a1);
+        }
+        if (e < q) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e]), Vector512.Load(w + off[e]), a0);
+        (a0 + a1).Store(dst);
+    }
+
+    /// <summary>For a non-zero v at output pixel p of channel co: every tap t adds v·W[t] to the padded dx row and v·(padded x row) to Dw[t].</summary>
+    unsafe struct TapScatter : INonZeroVisitor
+    {
+        public int Taps, C;
+        public int* Pixel, Tap;
+        public float* XPad, DxPad, W, Dw;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Visit(int p, float v)
+        {
+            int corner = Pixel[p];
+            if (DxPad != null && Dw != null)
+                for (int t = 0; t < Taps; t++)
+                {
+                    int off = corner + Tap[t];
+                    Axpy2(DxPad + off, W + t * C, Dw + t * C, XPad + off, v, C);
+                }
+            else if (DxPad != null)
+                for (int t = 0; t < Taps; t++) Axpy(DxPad + corner + Tap[t], W + t * C, v, C);
+            else
+                for (int t = 0; t < Taps; t++) Axpy(Dw + t * C, XPad + corner + Tap[t], v, C);
+        }
+    }
+
+    /// <summary>y[0, n) += a·x[0, n)</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Axpy(float* y, float* x, float a, int n)
+    {
+        int j = 0;
+        var va = Vector512.Create(a);
+        for (; j <= n - 16; j += 16) Vector512.FusedMultiplyAdd(va, Vector512.Load(x + j), Vector512.Load(y + j)).Store(y + j);
+        for (; j < n; j++) y[j] += a * x[j];
+    }
+
+    /// <summary>y1 += a·x1 and y2 += a·x2 over [0, n): the dx and dw updates of one tap in one loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Axpy2(float* y1, float* x1, float* y2, float* x2, float a, int n)
+    {
+        int j = 0;
+        var va = Vector512.Create(a);
+        for (; j <= n - 16; j += 16)
+        {
+            Vector512.FusedMultiplyAdd(va, Vector512.Load(x1 + j), Vector512.Load(y1 + j)).Store(y1 + j);
+            Vector512.FusedMultiplyAdd(va, Vector512.Load(x2 + j), Vector512.Load(y2 + j)).Store(y2 + j);
+        }
+        for (; j < n; j++) { y1[j] += a * x1[j]; y2[j] += a * x2[j]; }
+    }
+
+    /// <summary>The interior of the zero-padded channels-last image: xp[((ih + padH)·(W + 2·padW) + iw + padW)·C + ci] = x[ci, ih, iw].
+    /// With AVX2, 8 channels of a pixel are one gather (stride H·W) and one contiguous store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void ToPaddedChannelsLast(float* x, int c, int h, int w, int padH, int padW, float* xp)
+    {
+        int wp = w + 2 * padW, hw = h * w, c8 = Avx2.IsSupported ? c & ~7 : 0;
+        var stride = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * hw;
+        for (int ih = 0; ih < h; ih++)
+            for (int iw = 0; iw < w; iw++)
+            {
+                float* dst = xp + ((long)(ih + padH) * wp + iw + padW) * c, src = x + ih * w + iw;
+                int ci = 0;
+                for (; ci < c8; ci += 8) Avx2.GatherVector256(src + (long)ci * hw, stride, 4).Store(dst + ci);
+                for (; ci < c; ci++) dst[ci] = src[(long)ci * hw];
+            }
+    }
+
+    /// <summary>The adjoint read: x[ci, ih, iw] = xp[((ih + padH)·(W + 2·padW) + iw + padW)·C + ci]; the padding border is dropped.
+    /// With AVX2, 8 pixels of a channel row are one gather (stride C) and one contiguous store.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void FromPaddedChannelsLast(float* xp, int c, int h, int w, int padH, int padW, float* x)
+    {
+        int wp = w + 2 * padW, w8 = Avx2.IsSupported ? w & ~7 : 0;
+        var stride = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * c;
+        for (int ci = 0; ci < c; ci++)
+            for (int ih = 0; ih < h; ih++)
+            {
+                float* src = xp + ((long)(ih + padH) * wp + padW) * c + ci, dst = x + ((long)ci * h + ih) * w;
+                int iw = 0;
+                for (; iw < w8; iw += 8) Avx2.GatherVector256(src + (long)iw * c, stride, 4).Store(dst + iw);
+                for (; iw < w; iw++) dst[iw] = src[(long)iw * c];
+            }
+    }
+}
