@@ -17,12 +17,12 @@ static class BenchCommand
         gemm.SetAction(p => Cli.Run(() => Gemm(p.GetValue(sizes)!)));
         bench.Subcommands.Add(gemm);
 
-        var step = new Command("step", "Time training steps of a model on random data: forward, backward and optimizer per step, with a per-op breakdown and GC counts");
-        var model = new Option<string>("--model") { Description = "mlp, cnn, lenet or resnet", DefaultValueFactory = _ => "cnn" };
-        var batch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 128 };
-        var steps = new Option<int>("--steps") { Description = "Timed steps (after 3 warm-up steps)", DefaultValueFactory = _ => 20 };
-        step.Options.Add(model); step.Options.Add(batch); step.Options.Add(steps);
-        step.SetAction(p => Cli.Run(() => StepBench.Run(p.GetValue(model)!, p.GetValue(batch), p.GetValue(steps))));
+        var step = new Command("step", "Time training steps of a model on random data: forward, backward and optimizer per step, with a per-op breakdown and GC counts. Takes the train flags (--model, --batch-size, --approx ...)");
+        var steps = new Option<int>("--steps") { Description = "Timed steps (after 3 warm-up steps); per round with --compare", DefaultValueFactory = _ => 20 };
+        var compare = new Option<int>("--compare") { Description = "Alternate this many rounds of exact and method steps and report the speed-up (0 = profile one model)", DefaultValueFactory = _ => 0 };
+        step.Options.Add(steps); step.Options.Add(compare);
+        TrainFlags.AddTo(step);
+        step.SetAction(p => Cli.Run(() => StepBench.Run(TrainFlags.Read(p, new Training.TrainOptions()).Validate(), p.GetValue(steps), p.GetValue(compare))));
         bench.Subcommands.Add(step);
 
         var conv = new Command("conv", "Forward and backward time (best of --reps) of the reference CNN's conv layers");

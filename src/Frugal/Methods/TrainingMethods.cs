@@ -11,6 +11,7 @@ public static class TrainingMethods
     public static IReadOnlyList<ITrainingMethod> FromOptions(TrainOptions options)
     {
         var methods = new List<ITrainingMethod>();
+        if (options.Approx != null) methods.Add(Approximate.CrsApproximation.FromOptions(options));
         return methods;
     }
 }
