@@ -31,6 +31,68 @@ static class Pairs
 
         public double[,] Exact() => Estimate(ColumnSample.Exact(N));
 
+        double[,]? _gram;
+        double[]? _gramRowSums;
+        double _gramTotal;
+
+        /// <summary>‖A·diag(d)·B‖²_F = dᵀ·((AᵀA) ∘ (BBᵀ))·d: the error of an estimate whose term factors are 1 + d_i,
+        /// in O(n²) instead of forming the m×p product.</summary>
+        public double QuadraticError(double[] d)
+        {
+            Gram();
+            double s = 0;
+            for (int i = 0; i < N; i++)
+            {
+                if (d[i] == 0) continue;
+                double row = 0;
+                for (int j = 0; j < N; j++) row += _gram![i, j] * d[j];
+                s += d[i] * row;
+            }
+            return s;
+        }
+
+        void Gram()
+        {
+            if (_gram == null)
+            {
+                var g = new double[N, N];
+                for (int i = 0; i < N; i++)
+                    for (int j = 0; j <= i; j++)
+                    {
+                        double aa = 0, bb = 0;
+                        for (int r = 0; r < M; r++) aa += A[r, i] * A[r, j];
+                        for (int c = 0; c < P; c++) bb += B[i, c] * B[j, c];
+                        g[i, j] = g[j, i] = aa * bb;
+                    }
+                _gramRowSums = new double[N];
+                for (int i = 0; i < N; i++) for (int j = 0; j < N; j++) _gramRowSums[i] += g[i, j];
+                _gramTotal = _gramRowSums.Sum();
+                _gram = g;
+            }
+        }
+
+        /// <summary>The factor of every term in a sample (0 for dropped terms).</summary>
+        public double[] Factors(ColumnSample s)
+        {
+            var f = new double[N];
+            for (int j = 0; j < s.Count; j++) f[s.Indices[j]] += s.Scales?[j] ?? 1;
+            return f;
+        }
+
+        /// <summary>‖estimate − AB‖²_F = fᵀGf − 2·fᵀG1 + 1ᵀG1 for the sample's factors f (k non-zeros: O(k²)).</summary>
+        public double SquaredError(ColumnSample s)
+        {
+            Gram();
+            var f = Factors(s);
+            double quad = 0, lin = 0;
+            foreach (var i in s.Indices)
+            {
+                lin += f[i] * _gramRowSums![i];
+                foreach (var j in s.Indices) quad += f[i] * _gram![i, j] * f[j];
+            }
+            return quad - 2 * lin + _gramTotal;
+        }
+
         /// <summary>Σ_j scale_j · A[:,i_j] ⊗ B[i_j,:].</summary>
         public double[,] Estimate(ColumnSample s)
         {
