@@ -25,6 +25,20 @@ static class BenchCommand
         step.SetAction(p => Cli.Run(() => StepBench.Run(TrainFlags.Read(p, new Training.TrainOptions()).Validate(), p.GetValue(steps), p.GetValue(compare))));
         bench.Subcommands.Add(step);
 
+        var approx = new Command("approx", "Sampler error vs keep ratio (uniform CRS, optimal CRS, Bernoulli, Top-k) on synthetic pairs and the activation/weight pairs of a briefly trained model. Takes the train flags (--model, --epochs, --train-limit ...)");
+        var keeps = new Option<double[]>("--keeps") { Description = "Keep ratios", DefaultValueFactory = _ => [0.1, 0.3, 0.5, 0.7, 0.9], AllowMultipleArgumentsPerToken = true };
+        var draws = new Option<int>("--draws") { Description = "Draws per (layer, sampler, keep)", DefaultValueFactory = _ => 20 };
+        var table = new Option<string?>("--table") { Description = "Also write the markdown table to this file" };
+        approx.Options.Add(keeps); approx.Options.Add(draws); approx.Options.Add(table);
+        TrainFlags.AddTo(approx);
+        approx.SetAction(p => Cli.Run(() =>
+        {
+            var o = TrainFlags.Read(p, new Training.TrainOptions()).Validate();
+            DataInstaller.EnsureFashionMnist(o.DataDir);
+            ApproxBench.Run(o, p.GetValue(keeps)!, p.GetValue(draws), p.GetValue(table));
+        }));
+        bench.Subcommands.Add(approx);
+
         var conv = new Command("conv", "Forward and backward time (best of --reps) of the reference CNN's conv layers");
         var convBatch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 128 };
         var reps = new Option<int>("--reps") { Description = "Timed repetitions per layer", DefaultValueFactory = _ => 5 };
