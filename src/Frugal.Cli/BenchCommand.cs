@@ -39,11 +39,14 @@ static class BenchCommand
         }));
         bench.Subcommands.Add(approx);
 
-        var conv = new Command("conv", "Forward and backward time (best of --reps) of the reference CNN's conv layers");
+        var conv = new Command("conv", "Forward and backward time (best of --reps) of the reference CNN's conv layers; with --approx, the sampled layer alongside");
         var convBatch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 128 };
         var reps = new Option<int>("--reps") { Description = "Timed repetitions per layer", DefaultValueFactory = _ => 5 };
-        conv.Options.Add(convBatch); conv.Options.Add(reps);
-        conv.SetAction(p => Cli.Run(() => ConvBench.Run(p.GetValue(convBatch), p.GetValue(reps))));
+        var convApprox = new Option<string?>("--approx") { Description = "Also time the column-row-sampled layer: crs, bernoulli or topk" };
+        var convKeep = new Option<double>("--keep") { Description = "Keep ratio of the sampled layer", DefaultValueFactory = _ => 0.5 };
+        var convMode = new Option<string>("--approx-mode") { Description = "forward, backward or hybrid", DefaultValueFactory = _ => "forward" };
+        conv.Options.Add(convBatch); conv.Options.Add(reps); conv.Options.Add(convApprox); conv.Options.Add(convKeep); conv.Options.Add(convMode);
+        conv.SetAction(p => Cli.Run(() => ConvBench.Run(p.GetValue(convBatch), p.GetValue(reps), p.GetValue(convApprox), p.GetValue(convKeep), p.GetValue(convMode)!)));
         bench.Subcommands.Add(conv);
         return bench;
     }

@@ -57,7 +57,7 @@ public sealed class ApproxConv2d : Module
             if (!sample.IsExact)
             {
                 // The scale goes on the small gathered kernel [Cout, k, kh, kw], not on the activations.
-                xs = x.IndexSelect(1, sample.Indices);
+                xs = TermSampling.Gather(x, 1, sample, scaled: false);
                 ws = TermSampling.Gather(Weight, 1, sample, scaled: true);
                 kept = sample.Count;
             }

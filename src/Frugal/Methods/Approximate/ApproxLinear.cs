@@ -52,7 +52,7 @@ public sealed class ApproxLinear : Module
             if (!sample.IsExact)
             {
                 // The scale goes on the small gathered weight [out, k], not on the activations [N, k].
-                xs = x.IndexSelect(1, sample.Indices);
+                xs = TermSampling.Gather(x, 1, sample, scaled: false);
                 ws = TermSampling.Gather(Weight, 1, sample, scaled: true);
                 kept = sample.Count;
             }

@@ -34,7 +34,7 @@ internal sealed class SampledBackwardConv2dFn(ApproxSettings settings, Generator
         if (Inputs[0].RequiresGrad)
         {
             var smp = TermSampling.Sample(settings, gy, 1, _w, 0, rng, stats.BackwardInput);
-            var gS = smp.IsExact ? gy : gy.IndexSelect(1, smp.Indices);                    // [N, k, OH, OW]
+            var gS = smp.IsExact ? gy : TermSampling.Gather(gy, 1, smp, scaled: false);                    // [N, k, OH, OW]
             var wS = smp.IsExact ? _w : TermSampling.Gather(_w, 0, smp, scaled: true);      // [k, C, kh, kw]
             gx = Conv.Backward(gS, null, _x.Shape, wS, _win, 1, true, false, false).Gx;
             stats.AddMacs(exactMacsPerPass, (double)n * s * smp.Count * c * taps);
@@ -43,7 +43,7 @@ internal sealed class SampledBackwardConv2dFn(ApproxSettings settings, Generator
         {
             var smp = TermSampling.Sample(settings, gy, 0, _x, 0, rng, stats.BackwardWeight);
             var gB = smp.IsExact ? gy : TermSampling.Gather(gy, 0, smp, scaled: true);      // [k, Cout, OH, OW]
-            var xB = smp.IsExact ? _x : _x.IndexSelect(0, smp.Indices);                    // [k, C, H, W]
+            var xB = smp.IsExact ? _x : TermSampling.Gather(_x, 0, smp, scaled: false);                    // [k, C, H, W]
             gw = Conv.Backward(gB, xB, xB.Shape, _w, _win, 1, false, true, false).Gw;
             stats.AddMacs(exactMacsPerPass, (double)smp.Count * s * cout * c * taps);
         }

@@ -29,7 +29,7 @@ internal sealed class SampledBackwardLinearFn(ApproxSettings settings, Generator
         if (Inputs[0].RequiresGrad)
         {
             var s = TermSampling.Sample(settings, g, 1, _w, 0, rng, stats.BackwardInput);
-            var gS = s.IsExact ? g : g.IndexSelect(1, s.Indices);                     // [N, k]
+            var gS = s.IsExact ? g : TermSampling.Gather(g, 1, s, scaled: false);                     // [N, k]
             var wS = s.IsExact ? _w : TermSampling.Gather(_w, 0, s, scaled: true);     // [k, in], rows scaled
             gx = Tensor.Uninitialized(new Shape(n, inF), g.Device);
             MatMul.Gemm(gS, false, wS, false, gx);
@@ -39,7 +39,7 @@ internal sealed class SampledBackwardLinearFn(ApproxSettings settings, Generator
         {
             var s = TermSampling.Sample(settings, g, 0, _x, 0, rng, stats.BackwardWeight);
             var gB = s.IsExact ? g : TermSampling.Gather(g, 0, s, scaled: true);       // [k, out], rows scaled
-            var xB = s.IsExact ? _x : _x.IndexSelect(0, s.Indices);                   // [k, in]
+            var xB = s.IsExact ? _x : TermSampling.Gather(_x, 0, s, scaled: false);                   // [k, in]
             gw = Tensor.Uninitialized(new Shape(outF, inF), g.Device);
             MatMul.Gemm(gB, true, xB, false, gw);
             stats.AddMacs(exactMacsPerPass, (double)s.Count * outF * inF);

@@ -16,6 +16,7 @@ internal static class TermSampling
     /// k = n (keep 1, or minimal_k ≥ n) skips the norms and returns the exact sample.</summary>
     public static ColumnSample Sample(ApproxSettings s, Tensor a, int axisA, Tensor b, int axisB, Generator rng, ApproxLayerStats.KCount count)
     {
+        long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         int n = a.Shape[axisA];
         int k = SamplingMath.KeepCount(n, s.Keep, s.MinimalK);
         ColumnSample sample;
@@ -27,6 +28,7 @@ internal static class TermSampling
             sample = s.Sampler.Sample(SamplingMath.PairWeights(sa, sb), k, rng);
         }
         count.Add(sample.Count, n);
+        if (t0 != 0) Profiler.Add("approx: norms + draw", t0);
         return sample;
     }
 
@@ -34,11 +36,16 @@ internal static class TermSampling
     /// does not scale). Differentiable: the gradient scatters back to the kept slices only.</summary>
     public static Tensor Gather(Tensor t, int axis, ColumnSample sample, bool scaled)
     {
+        long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         var g = t.IndexSelect(axis, sample.Indices);
-        if (!scaled || sample.Scales == null) return g;
-        var dims = new int[t.Rank];
-        Array.Fill(dims, 1);
-        dims[axis] = sample.Count;
-        return g.Mul(Tensor.FromArray(sample.Scales, new Shape(dims), t.Device));
+        if (scaled && sample.Scales != null)
+        {
+            var dims = new int[t.Rank];
+            Array.Fill(dims, 1);
+            dims[axis] = sample.Count;
+            g = g.Mul(Tensor.FromArray(sample.Scales, new Shape(dims), t.Device));
+        }
+        if (t0 != 0) Profiler.Add("approx: gather", t0);
+        return g;
     }
 }
