@@ -51,9 +51,11 @@ public sealed class ApproxLinear : Module
             var sample = TermSampling.Sample(s, x, 1, Weight, 1, rng, Stats.Forward);
             if (!sample.IsExact)
             {
-                // The scale goes on the small gathered weight [out, k], not on the activations [N, k].
-                xs = TermSampling.Gather(x, 1, sample, scaled: false);
-                ws = TermSampling.Gather(Weight, 1, sample, scaled: true);
+                // The scale goes on the smaller gathered operand, X[:,S] [N, k] or W[:,S] [out, k]: one pass over it
+                // forward, and one over its gradient backward.
+                bool scaleX = n <= OutFeatures;
+                xs = TermSampling.Gather(x, 1, sample, scaled: scaleX);
+                ws = TermSampling.Gather(Weight, 1, sample, scaled: !scaleX);
                 kept = sample.Count;
             }
         }

@@ -34,16 +34,17 @@ internal sealed class SampledBackwardConv2dFn(ApproxSettings settings, Generator
         if (Inputs[0].RequiresGrad)
         {
             var smp = TermSampling.Sample(settings, gy, 1, _w, 0, rng, stats.BackwardInput);
-            var gS = smp.IsExact ? gy : TermSampling.Gather(gy, 1, smp, scaled: false);                    // [N, k, OH, OW]
-            var wS = smp.IsExact ? _w : TermSampling.Gather(_w, 0, smp, scaled: true);      // [k, C, kh, kw]
+            var gS = smp.IsExact ? gy : TermSampling.Gather(gy, 1, smp, scaled: false);   // [N, k, OH, OW]
+            var wS = smp.IsExact ? _w : TermSampling.Gather(_w, 0, smp, scaled: true);    // [k, C, kh, kw], the small one scaled
             gx = Conv.Backward(gS, null, _x.Shape, wS, _win, 1, true, false, false).Gx;
             stats.AddMacs(exactMacsPerPass, (double)n * s * smp.Count * c * taps);
         }
         if (Inputs[1].RequiresGrad)
         {
             var smp = TermSampling.Sample(settings, gy, 0, _x, 0, rng, stats.BackwardWeight);
-            var gB = smp.IsExact ? gy : TermSampling.Gather(gy, 0, smp, scaled: true);      // [k, Cout, OH, OW]
-            var xB = smp.IsExact ? _x : TermSampling.Gather(_x, 0, smp, scaled: false);                    // [k, C, H, W]
+            bool scaleG = cout * s <= _x.Shape.Prod(1, 4);   // scale the smaller of dY[B] and X[B]
+            var gB = smp.IsExact ? gy : TermSampling.Gather(gy, 0, smp, scaled: scaleG);  // [k, Cout, OH, OW]
+            var xB = smp.IsExact ? _x : TermSampling.Gather(_x, 0, smp, scaled: !scaleG); // [k, C, H, W]
             gw = Conv.Backward(gB, xB, xB.Shape, _w, _win, 1, false, true, false).Gw;
             stats.AddMacs(exactMacsPerPass, (double)smp.Count * s * cout * c * taps);
         }

@@ -29,8 +29,9 @@ internal sealed class SampledBackwardLinearFn(ApproxSettings settings, Generator
         if (Inputs[0].RequiresGrad)
         {
             var s = TermSampling.Sample(settings, g, 1, _w, 0, rng, stats.BackwardInput);
-            var gS = s.IsExact ? g : TermSampling.Gather(g, 1, s, scaled: false);                     // [N, k]
-            var wS = s.IsExact ? _w : TermSampling.Gather(_w, 0, s, scaled: true);     // [k, in], rows scaled
+            bool scaleG = n <= inF;   // scale the smaller of dY[:,S] [N, k] and W[S,:] [k, in]
+            var gS = s.IsExact ? g : TermSampling.Gather(g, 1, s, scaled: scaleG);     // [N, k]
+            var wS = s.IsExact ? _w : TermSampling.Gather(_w, 0, s, scaled: !scaleG);  // [k, in]
             gx = Tensor.Uninitialized(new Shape(n, inF), g.Device);
             MatMul.Gemm(gS, false, wS, false, gx);
             stats.AddMacs(exactMacsPerPass, (double)n * s.Count * inF);
@@ -38,8 +39,9 @@ internal sealed class SampledBackwardLinearFn(ApproxSettings settings, Generator
         if (Inputs[1].RequiresGrad)
         {
             var s = TermSampling.Sample(settings, g, 0, _x, 0, rng, stats.BackwardWeight);
-            var gB = s.IsExact ? g : TermSampling.Gather(g, 0, s, scaled: true);       // [k, out], rows scaled
-            var xB = s.IsExact ? _x : TermSampling.Gather(_x, 0, s, scaled: false);                   // [k, in]
+            bool scaleG = outF <= inF;   // scale the smaller of dY[B,:] [k, out] and X[B,:] [k, in]
+            var gB = s.IsExact ? g : TermSampling.Gather(g, 0, s, scaled: scaleG);     // [k, out]
+            var xB = s.IsExact ? _x : TermSampling.Gather(_x, 0, s, scaled: !scaleG);  // [k, in]
             gw = Tensor.Uninitialized(new Shape(outF, inF), g.Device);
             MatMul.Gemm(gB, true, xB, false, gw);
             stats.AddMacs(exactMacsPerPass, (double)s.Count * outF * inF);

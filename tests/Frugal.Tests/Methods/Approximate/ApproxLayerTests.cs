@@ -77,32 +77,35 @@ public class ApproxLayerTests
         }
     }
 
-    /// <summary>Kept columns 1, 2, 4, 6 of 7 with unequal scales (as CRS merges repeated draws), 5 of 6 examples, 3 of 5 outputs.</summary>
-    static ColumnSample Frozen(int n) => n switch
+    /// <summary>A fixed choice for any dimension n: every index but those ≡ 1 (mod 3), with unequal scales 0.5, 1, 1.5, …
+    /// (as CRS gives when it merges repeated draws).</summary>
+    static ColumnSample Frozen(int n)
     {
-        7 => new ColumnSample([1, 2, 4, 6], [1.5f, 0.5f, 2f, 3f]),
-        6 => new ColumnSample([0, 1, 3, 4, 5], [1.2f, 1f, 0.8f, 2f, 1f]),
-        5 => new ColumnSample([0, 2, 3], [2f, 1.5f, 0.25f]),
-        _ => ColumnSample.Exact(n),
-    };
+        var idx = Enumerable.Range(0, n).Where(i => i % 3 != 1).ToArray();
+        return new ColumnSample(idx, idx.Select((_, j) => 0.5f + 0.5f * j).ToArray());
+    }
 
     static ApproxSettings FrozenSettings(ApproxMode mode) => new(new FixedSampler(Frozen), 0.5, 1, mode);
 
     [Fact]
     public void Forward_sampling_gradients_with_sampling_frozen()
     {
-        var lin = new Linear(7, 5, generator: new Generator(1));
-        var al = new ApproxLinear(lin, FrozenSettings(ApproxMode.Forward));
-        var x = Check.Param(Device.Cpu, 2, 6, 7);
-        Check.Gradients(t => al.Call(t[0]), x, lin.Weight, lin.Bias!);
-        // Only the kept columns get gradients.
-        al.Call(x).Sum().Backward();
-        foreach (var dropped in new[] { 0, 3, 5 })
+        // Batch 6 > 5 outputs: the scale goes on the weight; batch 4 ≤ 5: on the activations.
+        foreach (int batch in new[] { 6, 4 })
         {
-            for (int r = 0; r < 6; r++) Assert.Equal(0f, x.Grad!.ToArray()[r * 7 + dropped]);
-            for (int o = 0; o < 5; o++) Assert.Equal(0f, lin.Weight.Grad!.ToArray()[o * 7 + dropped]);
+            var lin = new Linear(7, 5, generator: new Generator(1));
+            var al = new ApproxLinear(lin, FrozenSettings(ApproxMode.Forward));
+            var x = Check.Param(Device.Cpu, 2, batch, 7);
+            Check.Gradients(t => al.Call(t[0]), x, lin.Weight, lin.Bias!);
+            // Only the kept columns get gradients.
+            x.Grad = null; lin.Weight.Grad = null;
+            al.Call(x).Sum().Backward();
+            foreach (var dropped in new[] { 1, 4 })
+            {
+                for (int r = 0; r < batch; r++) Assert.Equal(0f, x.Grad!.ToArray()[r * 7 + dropped]);
+                for (int o = 0; o < 5; o++) Assert.Equal(0f, lin.Weight.Grad!.ToArray()[o * 7 + dropped]);
+            }
         }
-
         var conv = new Conv2d(7, 5, 3, padding: 1, generator: new Generator(3));
         var ac = new ApproxConv2d(conv, FrozenSettings(ApproxMode.Forward));
         Check.Gradients(t => ac.Call(t[0]), Check.Param(Device.Cpu, 4, 2, 7, 4, 4), conv.Weight, conv.Bias!);
@@ -113,32 +116,37 @@ public class ApproxLayerTests
     [Fact]
     public void Backward_sampling_with_sampling_frozen_computes_the_sampled_products()
     {
-        var lin = new Linear(7, 5, generator: new Generator(1));
-        var x = Check.Param(Device.Cpu, 2, 6, 7);
-        var gy = Tensor.Randn(new Shape(6, 5), new Generator(3));
-        var (_, gx, gw, gb) = Run(new ApproxLinear(lin, FrozenSettings(ApproxMode.Backward)), x, gy, lin.Weight, lin.Bias);
-        var so = Frozen(5); var sb = Frozen(6);
-        var w = lin.Weight.Detach();
-        var refGx = gy.IndexSelect(1, so.Indices).Matmul(w.IndexSelect(0, so.Indices).Mul(Tensor.FromArray(so.Scales!, new Shape(3, 1))));
-        var gB = gy.IndexSelect(0, sb.Indices).Mul(Tensor.FromArray(sb.Scales!, new Shape(5, 1)));
-        var refGw = gB.Transpose(0, 1).Matmul(x.Detach().IndexSelect(0, sb.Indices));
-        Check.Close(refGx.ToArray(), gx, what: "dX");
-        Check.Close(refGw.ToArray(), gw, what: "dW");
-        Check.Close(gy.Sum(0).ToArray(), gb!, what: "db");
+        // (batch, in, out) = (6, 7, 5) scales dY in both products; (9, 4, 11) scales W[S,:] for dX and X[B,:] for dW.
+        foreach (var (nb, nin, nout) in new[] { (6, 7, 5), (9, 4, 11) })
+        {
+            var lin = new Linear(nin, nout, generator: new Generator(1));
+            var x = Check.Param(Device.Cpu, 2, nb, nin);
+            var gy = Tensor.Randn(new Shape(nb, nout), new Generator(3));
+            var (_, gx, gw, gb) = Run(new ApproxLinear(lin, FrozenSettings(ApproxMode.Backward)), x, gy, lin.Weight, lin.Bias);
+            var so = Frozen(nout); var sb = Frozen(nb);
+            var w = lin.Weight.Detach();
+            var refGx = gy.IndexSelect(1, so.Indices).Matmul(w.IndexSelect(0, so.Indices).Mul(Tensor.FromArray(so.Scales!, new Shape(so.Count, 1))));
+            var gB = gy.IndexSelect(0, sb.Indices).Mul(Tensor.FromArray(sb.Scales!, new Shape(sb.Count, 1)));
+            var refGw = gB.Transpose(0, 1).Matmul(x.Detach().IndexSelect(0, sb.Indices));
+            Check.Close(refGx.ToArray(), gx, what: "dX");
+            Check.Close(refGw.ToArray(), gw, what: "dW");
+            Check.Close(gy.Sum(0).ToArray(), gb!, what: "db");
+        }
 
         var conv = new Conv2d(7, 5, 3, padding: 1, generator: new Generator(4));
+        var so5 = Frozen(5); var sb6 = Frozen(6);
         var xc = Check.Param(Device.Cpu, 5, 6, 7, 4, 4);
         var gyc = Tensor.Randn(new Shape(6, 5, 4, 4), new Generator(6));
         var (_, cgx, cgw, cgb) = Run(new ApproxConv2d(conv, FrozenSettings(ApproxMode.Backward)), xc, gyc, conv.Weight, conv.Bias);
         // dX: the input gradient of conv(x, W[S]) under upstream dY[:,S]·diag(s), by autograd on the exact op.
         var x2 = xc.Detach(); x2.RequiresGrad = true;
-        var ws = conv.Weight.Detach().IndexSelect(0, so.Indices);
-        x2.Conv2d(ws, null, padding: 1).Mul(gyc.IndexSelect(1, so.Indices).Mul(Tensor.FromArray(so.Scales!, new Shape(1, 3, 1, 1)))).Sum().Backward();
+        var ws = conv.Weight.Detach().IndexSelect(0, so5.Indices);
+        x2.Conv2d(ws, null, padding: 1).Mul(gyc.IndexSelect(1, so5.Indices).Mul(Tensor.FromArray(so5.Scales!, new Shape(1, so5.Count, 1, 1)))).Sum().Backward();
         Check.Close(x2.Grad!.ToArray(), cgx, what: "conv dX");
         // dW: the weight gradient of conv(X[B], W) under upstream diag(s)·dY[B].
         var w2 = conv.Weight.Detach(); w2.RequiresGrad = true;
-        xc.Detach().IndexSelect(0, sb.Indices).Conv2d(w2, null, padding: 1)
-            .Mul(gyc.IndexSelect(0, sb.Indices).Mul(Tensor.FromArray(sb.Scales!, new Shape(5, 1, 1, 1)))).Sum().Backward();
+        xc.Detach().IndexSelect(0, sb6.Indices).Conv2d(w2, null, padding: 1)
+            .Mul(gyc.IndexSelect(0, sb6.Indices).Mul(Tensor.FromArray(sb6.Scales!, new Shape(sb6.Count, 1, 1, 1)))).Sum().Backward();
         Check.Close(w2.Grad!.ToArray(), cgw, what: "conv dW");
         Check.Close(gyc.Sum([0, 2, 3]).ToArray(), cgb!, what: "conv db");
     }
