@@ -24,20 +24,36 @@ static class BenchCommand
         }));
         bench.Subcommands.Add(gemm);
 
-        var step = new Command("step", "Time training steps of a model on random data: forward, backward and optimizer per step, with a per-op breakdown and GC counts");
-        var model = new Option<string>("--model") { Description = "mlp, cnn, lenet or resnet", DefaultValueFactory = _ => "cnn" };
-        var batch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 128 };
-        var steps = new Option<int>("--steps") { Description = "Timed steps (after 3 warm-up steps)", DefaultValueFactory = _ => 20 };
-        var stepDevice = new Option<string>("--device") { Description = "Device: cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
-        step.Options.Add(model); step.Options.Add(batch); step.Options.Add(steps); step.Options.Add(stepDevice);
-        step.SetAction(p => Cli.Run(() => StepBench.Run(p.GetValue(model)!, p.GetValue(batch), p.GetValue(steps), Device.Parse(p.GetValue(stepDevice)!))));
+        var step = new Command("step", "Time training steps of a model on random data: forward, backward and optimizer per step, with a per-op breakdown and GC counts. Takes the train flags (--model, --batch-size, --approx ...)");
+        var steps = new Option<int>("--steps") { Description = "Timed steps (after 3 warm-up steps); per round with --compare", DefaultValueFactory = _ => 20 };
+        var compare = new Option<int>("--compare") { Description = "Alternate this many rounds of exact and method steps and report the speed-up (0 = profile one model)", DefaultValueFactory = _ => 0 };
+        step.Options.Add(steps); step.Options.Add(compare);
+        TrainFlags.AddTo(step);
+        step.SetAction(p => Cli.Run(() => StepBench.Run(TrainFlags.Read(p, new Training.TrainOptions()).Validate(), p.GetValue(steps), p.GetValue(compare))));
         bench.Subcommands.Add(step);
 
-        var conv = new Command("conv", "Forward and backward time (best of --reps) of the reference CNN's conv layers");
+        var approx = new Command("approx", "Sampler error vs keep ratio (uniform CRS, optimal CRS, Bernoulli, Top-k) on synthetic pairs and the activation/weight pairs of a briefly trained model. Takes the train flags (--model, --epochs, --train-limit ...)");
+        var keeps = new Option<double[]>("--keeps") { Description = "Keep ratios", DefaultValueFactory = _ => [0.1, 0.3, 0.5, 0.7, 0.9], AllowMultipleArgumentsPerToken = true };
+        var draws = new Option<int>("--draws") { Description = "Draws per (layer, sampler, keep)", DefaultValueFactory = _ => 20 };
+        var table = new Option<string?>("--table") { Description = "Also write the markdown table to this file" };
+        approx.Options.Add(keeps); approx.Options.Add(draws); approx.Options.Add(table);
+        TrainFlags.AddTo(approx);
+        approx.SetAction(p => Cli.Run(() =>
+        {
+            var o = TrainFlags.Read(p, new Training.TrainOptions()).Validate();
+            DataInstaller.EnsureFashionMnist(o.DataDir);
+            ApproxBench.Run(o, p.GetValue(keeps)!, p.GetValue(draws), p.GetValue(table));
+        }));
+        bench.Subcommands.Add(approx);
+
+        var conv = new Command("conv", "Forward and backward time (best of --reps) of the reference CNN's conv layers; with --approx, the sampled layer alongside");
         var convBatch = new Option<int>("--batch-size") { Description = "Batch size", DefaultValueFactory = _ => 128 };
         var reps = new Option<int>("--reps") { Description = "Timed repetitions per layer", DefaultValueFactory = _ => 5 };
-        conv.Options.Add(convBatch); conv.Options.Add(reps);
-        conv.SetAction(p => Cli.Run(() => ConvBench.Run(p.GetValue(convBatch), p.GetValue(reps))));
+        var convApprox = new Option<string?>("--approx") { Description = "Also time the column-row-sampled layer: crs, bernoulli or topk" };
+        var convKeep = new Option<double>("--keep") { Description = "Keep ratio of the sampled layer", DefaultValueFactory = _ => 0.5 };
+        var convMode = new Option<string>("--approx-mode") { Description = "forward, backward or hybrid", DefaultValueFactory = _ => "forward" };
+        conv.Options.Add(convBatch); conv.Options.Add(reps); conv.Options.Add(convApprox); conv.Options.Add(convKeep); conv.Options.Add(convMode);
+        conv.SetAction(p => Cli.Run(() => ConvBench.Run(p.GetValue(convBatch), p.GetValue(reps), p.GetValue(convApprox), p.GetValue(convKeep), p.GetValue(convMode)!)));
         bench.Subcommands.Add(conv);
 
         var sparse = new Command("sparse", "Dense GEMMs vs the sparse-operand kernels on the mlp and cnn backward shapes at several densities of a randomly pruned dY (break-even per shape), then a whole cnn backward with pruned neural gradients");

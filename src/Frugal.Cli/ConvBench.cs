@@ -1,43 +1,53 @@
 using System.Diagnostics;
-using Frugal.Ops;
+using Frugal.Methods.Approximate;
+using Frugal.Nn;
 using Frugal.Tensors;
 
 namespace Frugal.Cli;
 
-/// <summary>`frugal bench conv`: forward and backward time of the reference CNN's conv layers (batch 128, 3×3, padding 1).</summary>
+/// <summary>
+/// `frugal bench conv`: forward and backward time of the reference CNN's conv layers (batch 128, 3×3, padding 1); with
+/// --approx, the column-row-sampled layer (forward mode) timed alternately with the exact one, and the speed-up.
+/// </summary>
 static class ConvBench
 {
     static readonly (int Cin, int Cout, int Hw)[] Layers = [(1, 32, 28), (32, 32, 28), (32, 64, 14), (64, 64, 14)];
 
-    public static void Run(int batch, int reps)
+    public static void Run(int batch, int reps, string? approx, double keep, string mode)
     {
         using var pool = Backends.Cpu.BufferPool.Enable();
-        Console.WriteLine($"{"layer",-22} {"fwd ms",8} {"fwd GFLOP/s",12} {"bwd ms",8} {"bwd GFLOP/s",12}");
+        Console.WriteLine($"{"layer",-22} {"fwd ms",8} {"fwd GFLOP/s",12} {"bwd ms",8} {"bwd GFLOP/s",12}" +
+            (approx != null ? $" {"approx fwd",11} {"approx bwd",11} {"speed-up",9}" : ""));
         foreach (var (cin, cout, hw) in Layers)
         {
             var g = new Generator(1);
             var x = Tensor.Randn(new Shape(batch, cin, hw, hw), g);
             x.RequiresGrad = cin > 1;   // the first layer's input needs no gradient, as in training
-            var w = Tensor.Randn(new Shape(cout, cin, 3, 3), g);
-            w.RequiresGrad = true;
+            var conv = new Conv2d(cin, cout, 3, padding: 1, bias: false, generator: g);
+            Module? sampled = approx == null ? null
+                : new ApproxConv2d(conv, new ApproxSettings(Samplers.FromName(approx), keep, 1, ApproxSettings.ParseMode(mode)), new Generator(2));
             var gy = Tensor.Randn(new Shape(batch, cout, hw, hw), g);
             double macs = (double)batch * hw * hw * cout * cin * 9;
-            double bestF = double.MaxValue, bestB = double.MaxValue;
+            var best = new double[4];
+            Array.Fill(best, double.MaxValue);
             for (int r = 0; r < reps + 2; r++)
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                var y = x.Conv2d(w, padding: 1);
-                long t1 = Stopwatch.GetTimestamp();
-                y.Backward(gy);
-                long t2 = Stopwatch.GetTimestamp();
-                x.Grad = null; w.Grad = null; y = null!;
-                Backends.Cpu.BufferPool.Recycle();
-                if (r < 2) continue;   // warm-up (JIT, buffers)
-                bestF = Math.Min(bestF, Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds);
-                bestB = Math.Min(bestB, Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds);
-            }
+                for (int j = 0; j < (sampled == null ? 1 : 2); j++)
+                {
+                    var layer = j == 0 ? conv : sampled!;
+                    long t0 = Stopwatch.GetTimestamp();
+                    var y = layer.Call(x);
+                    long t1 = Stopwatch.GetTimestamp();
+                    y.Backward(gy);
+                    long t2 = Stopwatch.GetTimestamp();
+                    x.Grad = null; conv.Weight.Grad = null; y = null!;
+                    Backends.Cpu.BufferPool.Recycle();
+                    if (r < 2) continue;   // warm-up (JIT, buffers)
+                    best[2 * j] = Math.Min(best[2 * j], Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds);
+                    best[2 * j + 1] = Math.Min(best[2 * j + 1], Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds);
+                }
             double bwdFlops = 2 * macs * (cin > 1 ? 2 : 1);
-            Console.WriteLine($"{$"{cin}->{cout} {hw}x{hw}",-22} {bestF,8:F2} {2 * macs / bestF / 1e6,12:F1} {bestB,8:F2} {bwdFlops / bestB / 1e6,12:F1}");
+            Console.WriteLine($"{$"{cin}->{cout} {hw}x{hw}",-22} {best[0],8:F2} {2 * macs / best[0] / 1e6,12:F1} {best[1],8:F2} {bwdFlops / best[1] / 1e6,12:F1}" +
+                (sampled != null ? $" {best[2],11:F2} {best[3],11:F2} {(best[0] + best[1]) / (best[2] + best[3]),8:F2}x" : ""));
         }
     }
 }

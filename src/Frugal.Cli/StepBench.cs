@@ -1,23 +1,71 @@
 using System.Diagnostics;
 using Frugal.Autograd;
 using Frugal.Models;
+using Frugal.Nn;
 using Frugal.Ops;
 using Frugal.Optim;
 using Frugal.Tensors;
+using Frugal.Training;
 
 namespace Frugal.Cli;
 
-/// <summary>`frugal bench step`: where a training step's time goes (the profile issue 3 asks for when a target is missed).</summary>
+/// <summary>
+/// `frugal bench step`: where a training step's time goes (the profile issue 3 asks for when a target is missed), with
+/// the run's methods attached (e.g. --approx crs --keep 0.5); `--compare` alternates that model with the exact one in
+/// rounds, so both see the same machine load, and reports the speed-up.
+/// </summary>
 static class StepBench
 {
-    public static void Run(string modelName, int batch, int steps, Device device)
+    /// <summary>A model with its methods and optimizer, stepping on one fixed random batch.</summary>
+    sealed class Stepper
+    {
+        readonly Module _model;
+        readonly Optimizer _opt;
+        readonly Tensor _x;
+        readonly int[] _y;
+        readonly Device _device;
+
+        public Stepper(TrainOptions o)
+        {
+            _device = Device.Parse(o.Device);
+            _model = ModelZoo.Build(o.Model, o.ModelOptions, o.Seed).To(_device);
+            foreach (var m in Methods.TrainingMethods.FromOptions(o)) m.Attach(_model);
+            _opt = OptimizerFactory.Create(o, _model);
+            var g = new Generator(1);
+            _x = Tensor.Randn(new Shape(o.BatchSize, 1, 28, 28), g, _device);
+            _y = Enumerable.Range(0, o.BatchSize).Select(_ => g.NextInt(10)).ToArray();
+        }
+
+        /// <summary>One step; returns forward, backward and optimizer milliseconds.</summary>
+        public (double Fwd, double Bwd, double Upd) Step()
+        {
+            // On a GPU each phase is timed to the end of its kernels (a synchronisation per phase: slightly pessimistic).
+            var scope = DeviceSync.Step(_device);
+            long t0 = Stopwatch.GetTimestamp();
+            var loss = _model.Call(_x).CrossEntropy(_y);
+            DeviceSync.Wait(_device);
+            long t1 = Stopwatch.GetTimestamp();
+            _opt.ZeroGrad();
+            loss.Backward();
+            DeviceSync.Wait(_device);
+            long t2 = Stopwatch.GetTimestamp();
+            _opt.Step();
+            loss = null!;
+            Backends.Cpu.BufferPool.Recycle();
+            scope?.Dispose();
+            DeviceSync.Wait(_device);
+            long t3 = Stopwatch.GetTimestamp();
+            return (Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds, Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds,
+                    Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds);
+        }
+    }
+
+    public static void Run(TrainOptions o, int steps, int compareRounds)
     {
         using var pool = Backends.Cpu.BufferPool.Enable();
-        var model = ModelZoo.Build(modelName).To(device);
-        var opt = new Sgd(model.Parameters(), 0.05, momentum: 0.9, weightDecay: 5e-4);
-        var g = new Generator(1);
-        var x = Tensor.Randn(new Shape(batch, 1, 28, 28), g, device);
-        var y = Enumerable.Range(0, batch).Select(i => g.NextInt(10)).ToArray();
+        Generator.ManualSeed(o.Seed);
+        if (compareRounds > 0) { Compare(o, steps, compareRounds); return; }
+        var stepper = new Stepper(o);
         double fwd = 0, bwd = 0, upd = 0;
         int gc0 = 0, gc1 = 0, gc2 = 0;
         TimeSpan pause = default;
@@ -29,35 +77,47 @@ static class StepBench
                 gc0 = GC.CollectionCount(0); gc1 = GC.CollectionCount(1); gc2 = GC.CollectionCount(2);
                 pause = GC.GetTotalPauseDuration();
             }
-            // On a GPU each phase is timed to the end of its kernels (a synchronisation per phase: slightly pessimistic).
-            var scope = DeviceSync.Step(device);
-            long t0 = Stopwatch.GetTimestamp();
-            var loss = model.Forward(x).CrossEntropy(y);
-            DeviceSync.Wait(device);
-            long t1 = Stopwatch.GetTimestamp();
-            opt.ZeroGrad();
-            loss.Backward();
-            DeviceSync.Wait(device);
-            long t2 = Stopwatch.GetTimestamp();
-            opt.Step();
-            loss = null!;
-            Backends.Cpu.BufferPool.Recycle();
-            scope?.Dispose();
-            DeviceSync.Wait(device);
-            long t3 = Stopwatch.GetTimestamp();
-            if (s >= 0)
-            {
-                fwd += Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
-                bwd += Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds;
-                upd += Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds;
-            }
+            var (f, b, u) = stepper.Step();
+            if (s >= 0) { fwd += f; bwd += b; upd += u; }
         }
         Profiler.Enabled = false;
         double total = fwd + bwd + upd;
-        Console.WriteLine($"{modelName} on {device}, batch {batch}, {steps} steps: {total / steps:F2} ms/step = {batch * steps / (total / 1000):F0} samples/s");
+        Console.WriteLine($"{o.Model}{Describe(o)} on {o.Device}, batch {o.BatchSize}, {steps} steps: {total / steps:F2} ms/step = {o.BatchSize * steps / (total / 1000):F0} samples/s");
         Console.WriteLine($"  forward {fwd / steps:F2} ms, backward {bwd / steps:F2} ms, optimizer + buffer recycling {upd / steps:F2} ms");
         Console.WriteLine($"  GCs gen0/1/2: {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2}, GC pause {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds / steps:F2} ms/step");
         foreach (var (k, v) in Profiler.Snapshot().OrderByDescending(p => p.Value.Ms))
             Console.WriteLine($"  {k,-34} {v.Ms / steps,8:F2} ms/step  ({v.Calls / steps} calls)");
+    }
+
+    static string Describe(TrainOptions o) => o.Approx == null ? "" :
+        $" --approx {o.Approx} --keep {o.Keep} --approx-mode {o.ApproxMode} --approx-min-k {o.ApproxMinK}" +
+        (o.ApproxLayers != null ? $" --approx-layers {o.ApproxLayers}" : "");
+
+    /// <summary>Rounds of <paramref name="steps"/> steps, exact then with methods, alternating; per-round ms/step of each.</summary>
+    static void Compare(TrainOptions o, int steps, int rounds)
+    {
+        var exactOptions = o with { Approx = null };
+        var runs = new[] { ("exact", new Stepper(exactOptions)), ("methods", new Stepper(o)) };
+        foreach (var (_, s) in runs) for (int i = 0; i < 3; i++) s.Step();   // warm-up: JIT, pools, scratch buffers
+        var ms = new List<double>[] { [], [] };
+        for (int r = 0; r < rounds; r++)
+            for (int j = 0; j < 2; j++)
+            {
+                double t = 0;
+                for (int s = 0; s < steps; s++) { var (f, b, u) = runs[j].Item2.Step(); t += f + b + u; }
+                ms[j].Add(t / steps);
+            }
+        Console.WriteLine($"{o.Model}, batch {o.BatchSize}: {rounds} alternating rounds of {steps} steps; ms/step per round");
+        Console.WriteLine($"  exact  : {string.Join(" ", ms[0].Select(v => v.ToString("F1")))}   median {Median(ms[0]):F1}");
+        Console.WriteLine($"  {Describe(o).Trim()}");
+        Console.WriteLine($"  approx : {string.Join(" ", ms[1].Select(v => v.ToString("F1")))}   median {Median(ms[1]):F1}");
+        var ratios = ms[0].Zip(ms[1], (e, a) => e / a).ToList();
+        Console.WriteLine($"  speed-up per round: {string.Join(" ", ratios.Select(v => v.ToString("F2")))}   median {Median(ratios):F2}x");
+    }
+
+    static double Median(List<double> v)
+    {
+        var s = v.Order().ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
     }
 }

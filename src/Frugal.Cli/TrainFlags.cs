@@ -80,7 +80,8 @@ static class TrainFlags
         new Flag<double>("--keep", "Column-row sampling: fraction of columns/channels kept", o => o.Keep, (o, v) => o with { Keep = v }),
         new Flag<string>("--approx-mode", "Column-row sampling: forward, backward or hybrid", o => o.ApproxMode, (o, v) => o with { ApproxMode = v }),
         new Flag<int>("--approx-min-k", "Column-row sampling: keep at least this many columns", o => o.ApproxMinK, (o, v) => o with { ApproxMinK = v }),
-        new Flag<string?>("--approx-layers", "Column-row sampling: layer names, comma-separated, or all (default: all but the first and the classifier)", o => o.ApproxLayers, (o, v) => o with { ApproxLayers = v }),
+        new Flag<string?>("--approx-layers", "Column-row sampling: layer names, comma-separated, each optionally name=keep, or all (default: all but the first and the classifier)", o => o.ApproxLayers, (o, v) => o with { ApproxLayers = v }),
+        new Flag<double>("--approx-epsilon", "Column-row sampling: mix the sampling distribution with this much uniform, as the reference code (0.1 there; 0 = optimal/water-filling)", o => o.ApproxEpsilon, (o, v) => o with { ApproxEpsilon = v }),
     ];
 
     public static void AddTo(Command command)

@@ -88,6 +88,101 @@ public static class Conv
     static int ChunkImages(int n, int colPerImage, bool stacked) =>
         Math.Clamp((stacked ? StackedBudget : PerImageBudget) / Math.Max(1, colPerImage), 1, Math.Max(1, stacked ? Math.Min(n, MaxStackedChunk) : n));
 
+    /// <summary>
+    /// The conv2d backward without autograd: dX [xShape] (<paramref name="wantX"/>), dW [w.Shape] (<paramref name="wantW"/>,
+    /// needs <paramref name="x"/>) and db [Cout] (<paramref name="wantB"/>) for the upstream gradient gy. Column-row sampling
+    /// calls it on gathered operands: dX from a subset of output channels, dW from a subset of images.
+    /// </summary>
+    internal static (Tensor? Gx, Tensor? Gw, Tensor? Gb) Backward(Tensor gy, Tensor? x, Shape xShape, Tensor w, Window2d win, int groups,
+        bool wantX, bool wantW, bool wantB)
+    {
+        if (wantW && x == null) throw new ArgumentException("conv2d backward: the weight gradient needs the input");
+        var be = gy.Backend;
+        int n = xShape[0], c = xShape[1], cout = w.Shape[0], s = win.OutH * win.OutW;
+        int cg = c / groups, coutG = cout / groups, kg = cg * win.Taps, k = c * win.Taps;
+        // A pruned gy (mostly zeros) below the measured break-even density goes to the fused sparse kernel, which
+        // overwrites both gradients; otherwise dW accumulates over images and chunks (beta = 1 onto zeros).
+        bool sparse = groups == 1 && x != null && (wantX || wantW)
+            && SparseBackward.Use(SparseBackward.Density(gy), SparseBackward.ConvBreakEvenFor(c, win.Taps));
+        Tensor? gx = wantX ? (sparse ? Tensor.Uninitialized(xShape, gy.Device) : Tensor.Empty(xShape, gy.Device)) : null;
+        Tensor? gw = wantW ? (sparse ? Tensor.Uninitialized(w.Shape, gy.Device) : Tensor.Zeros(w.Shape, gy.Device)) : null;
+        Tensor? gb = null;
+        if (wantB)
+        {
+            // db[c] = Σ_n Σ_p dY[n, c, p]: rows of dY first (long contiguous sums, parallel), then over the batch.
+            var perRow = Tensor.Empty(new Shape(n * cout), gy.Device);
+            be.Reduce(ReduceOp.Sum, gy, n * cout, s, 1, perRow);
+            gb = Tensor.Empty(new Shape(cout), gy.Device);
+            be.Reduce(ReduceOp.Sum, perRow, 1, n, cout, gb);
+        }
+        (Tensor?, Tensor?, Tensor?) Result() => (gx, gw, gb);
+        if (gx == null && gw == null) return Result();
+        if (sparse) { be.SparseConv2dBackward(gy, x!, w, win, gx, gw); return Result(); }
+
+        if (win.IsPointwise)
+        {
+            for (int g = 0; g < groups; g++)
+            {
+                // dW_g = Σ_n dY_n[g] · X_n[g]ᵀ ;  dX_n[g] = W_gᵀ · dY_n[g]
+                if (gw != null)
+                    be.Gemm(false, true, coutG, cg, s, 1f, gy, g * coutG * s, s, cout * s, x!, g * cg * s, s, c * s,
+                        1f, gw, g * coutG * cg, cg, 0, n);
+                if (gx != null)
+                    be.Gemm(true, false, cg, s, coutG, 1f, w, g * coutG * cg, cg, 0, gy, g * coutG * s, s, cout * s,
+                        0f, gx, g * cg * s, s, c * s, n);
+            }
+            return Result();
+        }
+
+        bool stacked = Stacked(k, s);
+        int chunk = ChunkImages(n, k * s, stacked);
+        // The columns are recomputed rather than kept from forward: keeping them would cost kh·kw times the input in memory.
+        var col = gw != null ? Scratch.Get(gy.Device, 0, new Shape(chunk * k * s)) : null;
+        var dcol = gx != null ? Scratch.Get(gy.Device, 1, new Shape(chunk * k * s)) : null;
+        var gyc = stacked ? Scratch.Get(gy.Device, 2, new Shape(chunk * cout * s)) : null;
+        for (int n0 = 0; n0 < n; n0 += chunk)
+        {
+            int cnt = Math.Min(chunk, n - n0);
+            if (!stacked)
+            {
+                if (col != null) be.Im2Col(Images(x!, n0, cnt), win, col, k * s, s);
+                for (int g = 0; g < groups; g++)
+                {
+                    int gyOff = (n0 * cout + g * coutG) * s;
+                    // dW_g += Σ_n dY_n[g] (coutG × s) · col_n[g]ᵀ (s × kg)
+                    if (col != null)
+                        be.Gemm(false, true, coutG, kg, s, 1f, gy, gyOff, s, cout * s, col, g * kg * s, s, k * s,
+                            1f, gw!, g * coutG * kg, kg, 0, cnt);
+                    // dcol_n[g] (kg × s) = W_gᵀ (kg × coutG) · dY_n[g] (coutG × s)
+                    if (dcol != null)
+                        be.Gemm(true, false, kg, s, coutG, 1f, w, g * coutG * kg, kg, 0, gy, gyOff, s, cout * s,
+                            0f, dcol, g * kg * s, s, k * s, cnt);
+                }
+                if (dcol != null) be.Col2Im(dcol, k * s, s, win, Images(gx!, n0, cnt));
+            }
+            else
+            {
+                int ld = cnt * s;
+                var gyb = new Tensor(new Shape(cout, cnt, s), gyc!.Storage, gyc.Offset);
+                be.Permute(Images(gy, n0, cnt).View(new Shape(cnt, cout, s)), [1, 0, 2], gyb);
+                if (col != null) be.Im2Col(Images(x!, n0, cnt), win, col, s, ld);
+                for (int g = 0; g < groups; g++)
+                {
+                    // dW_g += dY[g] (coutG × cnt·s) · col[g]ᵀ (cnt·s × kg)
+                    if (col != null)
+                        be.Gemm(false, true, coutG, kg, ld, 1f, gyb, g * coutG * ld, ld, 0, col, g * kg * ld, ld, 0,
+                            1f, gw!, g * coutG * kg, kg, 0);
+                    // dcol[g] (kg × cnt·s) = W_gᵀ (kg × coutG) · dY[g] (coutG × cnt·s)
+                    if (dcol != null)
+                        be.Gemm(true, false, kg, ld, coutG, 1f, w, g * coutG * kg, kg, 0, gyb, g * coutG * ld, ld, 0,
+                            0f, dcol, g * kg * ld, ld, 0);
+                }
+                if (dcol != null) be.Col2Im(dcol, s, ld, win, Images(gx!, n0, cnt));
+            }
+        }
+        return Result();
+    }
+
     sealed class Conv2dFn : Function
     {
         Tensor _x = null!, _w = null!;
@@ -151,92 +246,9 @@ public static class Conv
 
         public override Tensor?[] Backward(Tensor gy)
         {
-            var be = gy.Backend;
-            var win = _win;
-            int groups = _groups;
-            int n = _x.Shape[0], c = _x.Shape[1], cout = _w.Shape[0], s = win.OutH * win.OutW;
-            int cg = c / groups, coutG = cout / groups, kg = cg * win.Taps, k = c * win.Taps;
-            // A pruned gy (mostly zeros) below the measured break-even density goes to the fused sparse kernel, which
-            // overwrites both gradients; otherwise dW accumulates over images and chunks (beta = 1 onto zeros).
-            bool sparse = groups == 1 && (_x.RequiresGrad || _w.RequiresGrad)
-                && SparseBackward.Use(SparseBackward.Density(gy), SparseBackward.ConvBreakEvenFor(c, win.Taps));
-            Tensor? gx = _x.RequiresGrad ? (sparse ? Tensor.Uninitialized(_x.Shape, gy.Device) : Tensor.Empty(_x.Shape, gy.Device)) : null;
-            Tensor? gw = _w.RequiresGrad ? (sparse ? Tensor.Uninitialized(_w.Shape, gy.Device) : Tensor.Zeros(_w.Shape, gy.Device)) : null;
-            Tensor? gb = null;
-            if (_hasBias && Inputs[2].RequiresGrad)
-            {
-                // db[c] = Σ_n Σ_p dY[n, c, p]: rows of dY first (long contiguous sums, parallel), then over the batch.
-                var perRow = Tensor.Empty(new Shape(n * cout), gy.Device);
-                be.Reduce(ReduceOp.Sum, gy, n * cout, s, 1, perRow);
-                gb = Tensor.Empty(new Shape(cout), gy.Device);
-                be.Reduce(ReduceOp.Sum, perRow, 1, n, cout, gb);
-            }
-            Tensor?[] Result() => _hasBias ? [gx, gw, gb] : [gx, gw];
-            if (gx == null && gw == null) return Result();
-            if (sparse) { be.SparseConv2dBackward(gy, _x, _w, win, gx, gw); return Result(); }
-
-            if (win.IsPointwise)
-            {
-                for (int g = 0; g < groups; g++)
-                {
-                    // dW_g = Σ_n dY_n[g] · X_n[g]ᵀ ;  dX_n[g] = W_gᵀ · dY_n[g]
-                    if (gw != null)
-                        be.Gemm(false, true, coutG, cg, s, 1f, gy, g * coutG * s, s, cout * s, _x, g * cg * s, s, c * s,
-                            1f, gw, g * coutG * cg, cg, 0, n);
-                    if (gx != null)
-                        be.Gemm(true, false, cg, s, coutG, 1f, _w, g * coutG * cg, cg, 0, gy, g * coutG * s, s, cout * s,
-                            0f, gx, g * cg * s, s, c * s, n);
-                }
-                return Result();
-            }
-
-            bool stacked = Stacked(k, s);
-            int chunk = ChunkImages(n, k * s, stacked);
-            // The columns are recomputed rather than kept from forward: keeping them would cost kh·kw times the input in memory.
-            var col = gw != null ? Scratch.Get(gy.Device, 0, new Shape(chunk * k * s)) : null;
-            var dcol = gx != null ? Scratch.Get(gy.Device, 1, new Shape(chunk * k * s)) : null;
-            var gyc = stacked ? Scratch.Get(gy.Device, 2, new Shape(chunk * cout * s)) : null;
-            for (int n0 = 0; n0 < n; n0 += chunk)
-            {
-                int cnt = Math.Min(chunk, n - n0);
-                if (!stacked)
-                {
-                    if (col != null) be.Im2Col(Images(_x, n0, cnt), win, col, k * s, s);
-                    for (int g = 0; g < groups; g++)
-                    {
-                        int gyOff = (n0 * cout + g * coutG) * s;
-                        // dW_g += Σ_n dY_n[g] (coutG × s) · col_n[g]ᵀ (s × kg)
-                        if (col != null)
-                            be.Gemm(false, true, coutG, kg, s, 1f, gy, gyOff, s, cout * s, col, g * kg * s, s, k * s,
-                                1f, gw!, g * coutG * kg, kg, 0, cnt);
-                        // dcol_n[g] (kg × s) = W_gᵀ (kg × coutG) · dY_n[g] (coutG × s)
-                        if (dcol != null)
-                            be.Gemm(true, false, kg, s, coutG, 1f, _w, g * coutG * kg, kg, 0, gy, gyOff, s, cout * s,
-                                0f, dcol, g * kg * s, s, k * s, cnt);
-                    }
-                    if (dcol != null) be.Col2Im(dcol, k * s, s, win, Images(gx!, n0, cnt));
-                }
-                else
-                {
-                    int ld = cnt * s;
-                    var gyb = new Tensor(new Shape(cout, cnt, s), gyc!.Storage, gyc.Offset);
-                    be.Permute(Images(gy, n0, cnt).View(new Shape(cnt, cout, s)), [1, 0, 2], gyb);
-                    if (col != null) be.Im2Col(Images(_x, n0, cnt), win, col, s, ld);
-                    for (int g = 0; g < groups; g++)
-                    {
-                        // dW_g += dY[g] (coutG × cnt·s) · col[g]ᵀ (cnt·s × kg)
-                        if (col != null)
-                            be.Gemm(false, true, coutG, kg, ld, 1f, gyb, g * coutG * ld, ld, 0, col, g * kg * ld, ld, 0,
-                                1f, gw!, g * coutG * kg, kg, 0);
-                        // dcol[g] (kg × cnt·s) = W_gᵀ (kg × coutG) · dY[g] (coutG × cnt·s)
-                        if (dcol != null)
-                            be.Gemm(true, false, kg, ld, coutG, 1f, _w, g * coutG * kg, kg, 0, gyb, g * coutG * ld, ld, 0,
-                                0f, dcol, g * kg * ld, ld, 0);
-                    }
-                    if (dcol != null) be.Col2Im(dcol, s, ld, win, Images(gx!, n0, cnt));
-                }
-            }
-            return Result();
+            bool wantB = _hasBias && Inputs[2].RequiresGrad;
+            var (gx, gw, gb) = Conv.Backward(gy, _x, _x.Shape, _w, _win, _groups, _x.RequiresGrad, _w.RequiresGrad, wantB);
+            return _hasBias ? [gx, gw, gb] : [gx, gw];
         }
     }
 }

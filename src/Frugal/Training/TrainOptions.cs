@@ -83,6 +83,9 @@ public sealed record TrainOptions
     /// <summary>Which layers: null = every conv/linear except the first and the classifier; otherwise
     /// comma-separated layer names (as in the state dict, e.g. "3,7.conv1") or "all".</summary>
     public string? ApproxLayers { get; init; }
+    /// <summary>The reference code's ε-uniform mix (0.1 there; 0 = the paper's optimal probabilities): CRS draws from
+    /// (1 − ε)·a/Σa + ε/n; Bernoulli uses the reference's clip min(1, k·a/Σa) mixed the same way instead of water-filling.</summary>
+    public double ApproxEpsilon { get; init; }
 
     /// <summary>Rejects impossible settings up front, naming the setting.</summary>
     public TrainOptions Validate()
@@ -107,6 +110,7 @@ public sealed record TrainOptions
         if (Approx is not (null or "crs" or "bernoulli" or "topk")) throw new ArgumentException($"--approx: unknown sampler '{Approx}' (crs, bernoulli, topk)");
         if (Keep is <= 0 or > 1 || double.IsNaN(Keep)) throw new ArgumentException($"--keep: must be in (0, 1], got {Keep}");
         if (ApproxMode is not ("forward" or "backward" or "hybrid")) throw new ArgumentException($"--approx-mode: unknown mode '{ApproxMode}' (forward, backward, hybrid)");
+        if (ApproxEpsilon is < 0 or >= 1 || double.IsNaN(ApproxEpsilon)) throw new ArgumentException($"--approx-epsilon: must be in [0, 1), got {ApproxEpsilon}");
         if (ApproxMinK < 1) throw new ArgumentException($"--approx-min-k: must be at least 1, got {ApproxMinK}");
         Tensors.Device.Parse(Device);
         return this;

@@ -66,14 +66,11 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     public void Attach(Module model)
     {
         if (_layers.Count > 0) throw new InvalidOperationException("grad_prune: already attached to a model");
-        var candidates = model.NamedModules().Where(m => m.Module is Conv2d or Linear).ToList();
-        int classifier = candidates.FindLastIndex(m => m.Module is Linear);
-        for (int i = 0; i < candidates.Count; i++)
+        foreach (var (name, module) in ComputeLayers.AllButClassifier(model))
         {
-            if (i == classifier) continue;
-            var layer = new Layer(candidates[i].Name.Length == 0 ? candidates[i].Module.GetType().Name : candidates[i].Name, _layers.Count);
+            var layer = new Layer(name.Length == 0 ? module.GetType().Name : name, _layers.Count);
             _layers.Add(layer);
-            candidates[i].Module.RegisterForwardHook((m, y) => OnForward(layer, m, y));
+            module.RegisterForwardHook((m, y) => OnForward(layer, m, y));
         }
         if (_layers.Count == 0) throw new ArgumentException("--grad-prune: the model has no Conv2d or Linear layer besides the classifier to prune");
     }

@@ -1,0 +1,43 @@
+using Frugal.Nn;
+
+namespace Frugal.Methods.Approximate;
+
+/// <summary>
+/// Which conv/linear layers a run approximates, and at which keep ratio. The default follows the reference code
+/// (METHODS.md §2): every conv/linear layer except the first (the thin stem, where sampling saves little and hurts
+/// most) and the classifier. A spec names layers by state-dict prefix, comma-separated, each optionally with its own
+/// keep ratio ("3,7=0.3"), or is "all". Grouped convolutions are never sampled.
+/// </summary>
+public static class ApproxLayerSelection
+{
+    /// <summary>The layers that can be approximated, in model order: Linear and Conv2d with groups = 1.</summary>
+    public static IReadOnlyList<(string Name, Module Layer)> Candidates(Module model) =>
+        model.NamedModules().Where(m => m.Module is Linear || m.Module is Conv2d { Groups: 1 }).ToList();
+
+    /// <summary>Layer name → keep ratio (null = the run's --keep) for <paramref name="spec"/> (null = the default set).</summary>
+    public static IReadOnlyList<(string Name, double? Keep)> Select(Module model, string? spec)
+    {
+        var all = Candidates(model).Select(c => c.Name).ToList();
+        if (spec == null)
+            return all.Count <= 2 ? [] : all.Skip(1).Take(all.Count - 2).Select(n => (n, (double?)null)).ToList();
+        if (spec.Trim() == "all") return all.Select(n => (n, (double?)null)).ToList();
+        var res = new List<(string, double?)>();
+        foreach (var raw in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = raw.Split('=', 2, StringSplitOptions.TrimEntries);
+            string name = parts[0];
+            if (!all.Contains(name))
+                throw new ArgumentException($"--approx-layers: '{name}' is not a conv/linear layer of this model (layers: {string.Join(", ", all)})");
+            double? keep = null;
+            if (parts.Length == 2)
+            {
+                if (!double.TryParse(parts[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var r) || r is <= 0 or > 1)
+                    throw new ArgumentException($"--approx-layers: keep ratio of '{name}' must be a number in (0, 1], got '{parts[1]}'");
+                keep = r;
+            }
+            if (res.Any(e => e.Item1 == name)) throw new ArgumentException($"--approx-layers: '{name}' is listed twice");
+            res.Add((name, keep));
+        }
+        return res;
+    }
+}

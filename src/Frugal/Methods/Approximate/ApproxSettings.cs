@@ -1,0 +1,40 @@
+namespace Frugal.Methods.Approximate;
+
+/// <summary>Where an approximate layer samples (METHODS.md §2).</summary>
+public enum ApproxMode
+{
+    /// <summary>Sample input features/channels in the forward pass; backward then touches only the kept slices, so
+    /// all three GEMMs (or convolutions) shrink by k/n.</summary>
+    Forward,
+    /// <summary>Exact forward; dX samples output features/channels, dW samples batch examples.</summary>
+    Backward,
+    /// <summary>Forward sampling, then backward sampling of the smaller product.</summary>
+    Hybrid,
+}
+
+/// <summary>
+/// How one layer is approximated: the sampler, the keep ratio r (k = min(n, max(minimal_k, ⌊r·n⌋)) for every sampled
+/// dimension: input features in forward, output features and batch examples in backward) and the mode.
+/// </summary>
+public sealed record ApproxSettings
+{
+    public IColumnSampler Sampler { get; init; }
+    public double Keep { get; init; }
+    public int MinimalK { get; init; }
+    public ApproxMode Mode { get; init; }
+
+    public ApproxSettings(IColumnSampler sampler, double keep = 0.5, int minimalK = 10, ApproxMode mode = ApproxMode.Forward)
+    {
+        if (keep is <= 0 or > 1 || double.IsNaN(keep)) throw new ArgumentException($"approx: keep must be in (0, 1], got {keep}");
+        if (minimalK < 1) throw new ArgumentException($"approx: minimal_k must be at least 1, got {minimalK}");
+        Sampler = sampler; Keep = keep; MinimalK = minimalK; Mode = mode;
+    }
+
+    public static ApproxMode ParseMode(string mode) => mode switch
+    {
+        "forward" => ApproxMode.Forward,
+        "backward" => ApproxMode.Backward,
+        "hybrid" => ApproxMode.Hybrid,
+        _ => throw new ArgumentException($"--approx-mode: unknown mode '{mode}' (forward, backward, hybrid)"),
+    };
+}

@@ -1,0 +1,128 @@
+using Frugal.Nn;
+using Frugal.Tensors;
+using Frugal.Training;
+
+namespace Frugal.Methods.Approximate;
+
+/// <summary>
+/// Column-row sampling in training (Adelman, Levy, Hakimi, Silberstein, NeurIPS 2021, arXiv 1805.08079; METHODS.md §2):
+/// swaps the selected Linear/Conv2d layers for <see cref="ApproxLinear"/>/<see cref="ApproxConv2d"/> (same parameter
+/// tensors, exact in evaluation) and reports per epoch the multiply-adds executed in all conv/linear products, forward
+/// and backward, over the exact count (approx_flops_ratio), and each sampled layer's mean k.
+/// </summary>
+public sealed class CrsApproximation : ITrainingMethod
+{
+    readonly ApproxSettings _settings;
+    readonly string? _layers;
+    readonly ulong _seed;
+    // One generator for every sampled layer, re-seeded from (seed, epoch, batch) at each step: sampling is a pure
+    // function of the step, so runs repeat exactly, --resume needs no sampler state, and Generator.Default is untouched.
+    readonly Generator _generator;
+    readonly List<(string Name, Module Layer, ApproxLayerStats Stats)> _approx = [];
+    // Multiply-adds of the conv/linear layers left exact (counted by forward hooks), so the ratio covers the whole model.
+    readonly ApproxLayerStats _exact = new();
+
+    /// <param name="settings">Sampler, default keep ratio, minimal k and mode.</param>
+    /// <param name="layers">Layer spec of <see cref="ApproxLayerSelection.Select"/> (null = all but the first and the classifier).</param>
+    /// <param name="seed">Seed of the sampling randomness (the run's --seed).</param>
+    public CrsApproximation(ApproxSettings settings, string? layers = null, ulong seed = 0)
+    {
+        _settings = settings; _layers = layers; _seed = seed;
+        _generator = new Generator(StepSeed(seed, 0, 0));
+    }
+
+    public static CrsApproximation FromOptions(TrainOptions o) => new(
+        new ApproxSettings(Samplers.FromName(o.Approx!, o.ApproxEpsilon), o.Keep, o.ApproxMinK, ApproxSettings.ParseMode(o.ApproxMode)), o.ApproxLayers, o.Seed);
+
+    public void OnStep(int epoch, int batch, int batchesPerEpoch) => _generator.Reseed(StepSeed(_seed, epoch, batch));
+
+    /// <summary>A seed for step (epoch, batch) of a run: SplitMix64 finalizer over the three, so nearby steps get unrelated streams.</summary>
+    static ulong StepSeed(ulong seed, int epoch, int batch)
+    {
+        ulong z = seed * 0x9E3779B97F4A7C15UL ^ ((ulong)(uint)epoch << 32 | (uint)batch);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31) ^ 0x5CA1AB1EUL;
+    }
+
+    /// <summary>The approximated layers by state-dict name (after <see cref="Attach"/>).</summary>
+    public IReadOnlyList<(string Name, Module Layer, ApproxLayerStats Stats)> Layers => _approx;
+
+    public void Attach(Module model)
+    {
+        if (_approx.Count > 0) throw new InvalidOperationException("approx: already attached to a model");
+        var named = model.NamedModules().ToList();
+        var modules = named.ToDictionary(m => m.Name, m => m.Module);
+        var chosen = ApproxLayerSelection.Select(model, _layers).ToDictionary(c => c.Name, c => c.Keep);
+        foreach (var (name, layer) in named.Where(m => m.Module is Linear or Conv2d))
+        {
+            if (!chosen.TryGetValue(name, out var keep)) { CountExact(layer); continue; }
+            var settings = keep is double r ? _settings with { Keep = r } : _settings;
+            Module replacement;
+            ApproxLayerStats stats;
+            if (layer is Linear lin) { var a = new ApproxLinear(lin, settings, _generator); replacement = a; stats = a.Stats; }
+            else { var a = new ApproxConv2d((Conv2d)layer, settings, _generator); replacement = a; stats = a.Stats; }
+            int dot = name.LastIndexOf('.');
+            var parent = dot < 0 ? model : modules[name[..dot]];
+            parent.ReplaceChild(dot < 0 ? name : name[(dot + 1)..], replacement);
+            _approx.Add((name, replacement, stats));
+        }
+    }
+
+    /// <summary>Counts an exact layer's products on each training forward: the forward, dW, and dX when its input needs a gradient.</summary>
+    void CountExact(Module layer)
+    {
+        layer.RegisterForwardHook((m, y) =>
+        {
+            if (!m.Training) return y;
+            double macs = m switch
+            {
+                Linear l => (double)y.Shape[0] * l.InFeatures * l.OutFeatures,
+                Conv2d c => (double)y.Numel * (c.InChannels / c.Groups) * c.KernelSize.H * c.KernelSize.W,
+                _ => 0,
+            };
+            int passes = 1;
+            if (y.GradFn != null)
+            {
+                var inputs = y.GradFn.Inputs;
+                passes += (inputs[0].RequiresGrad ? 1 : 0) + (inputs[1].RequiresGrad ? 1 : 0);
+            }
+            _exact.AddMacs(passes * macs, passes * macs);
+            return y;
+        });
+    }
+
+    public void CollectEpochFigures(IDictionary<string, object> figures)
+    {
+        double executed = _exact.ExecutedMacs, exact = _exact.ExactMacs, sampledExecuted = 0, sampledExact = 0;
+        var layers = new Dictionary<string, object>();
+        foreach (var (name, layer, st) in _approx)
+        {
+            sampledExecuted += st.ExecutedMacs; sampledExact += st.ExactMacs;
+            var f = new Dictionary<string, object>
+            {
+                ["keep"] = layer is ApproxLinear al ? al.Settings.Keep : ((ApproxConv2d)layer).Settings.Keep,
+                ["flops_ratio"] = Ratio(st.ExecutedMacs, st.ExactMacs),
+            };
+            Add(f, "", st.Forward);
+            Add(f, "_dx", st.BackwardInput);
+            Add(f, "_dw", st.BackwardWeight);
+            layers[name] = f;
+            st.Reset();
+        }
+        executed += sampledExecuted; exact += sampledExact;
+        _exact.Reset();
+        figures["approx_flops_ratio"] = Ratio(executed, exact);
+        figures["approx_sampled_flops_ratio"] = Ratio(sampledExecuted, sampledExact);
+        figures["approx_layers"] = layers;
+    }
+
+    static double Ratio(double executed, double exact) => exact > 0 ? executed / exact : 1.0;
+
+    static void Add(Dictionary<string, object> f, string suffix, ApproxLayerStats.KCount k)
+    {
+        if (k.Calls == 0) return;
+        f["n" + suffix] = k.N;
+        f["mean_k" + suffix] = Math.Round(k.MeanK, 3);
+    }
+}

@@ -1,0 +1,51 @@
+using Frugal.Autograd;
+using Frugal.Ops;
+using Frugal.Tensors;
+
+namespace Frugal.Methods.Approximate;
+
+/// <summary>
+/// The mechanism the approximate layers share: weigh the n terms of a product by the norms of their slices of the two
+/// operands (one tensor pass each, <see cref="SliceNorms.SquaredNorms"/>), let the sampler choose, and gather the
+/// kept slices, scaled, into smaller dense operands for the ordinary GEMM or convolution (METHODS.md §2).
+/// </summary>
+internal static class TermSampling
+{
+    /// <summary>Samples the terms indexed by axis <paramref name="axisA"/> of a and <paramref name="axisB"/> of b
+    /// (equal sizes n), weights a_i = ‖a[…, i, …]‖·‖b[…, i, …]‖; records k in <paramref name="count"/>.
+    /// k = n (keep 1, or minimal_k ≥ n) skips the norms and returns the exact sample.</summary>
+    public static ColumnSample Sample(ApproxSettings s, Tensor a, int axisA, Tensor b, int axisB, Generator rng, ApproxLayerStats.KCount count)
+    {
+        long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        int n = a.Shape[axisA];
+        int k = SamplingMath.KeepCount(n, s.Keep, s.MinimalK);
+        ColumnSample sample;
+        if (k >= n) sample = ColumnSample.Exact(n);
+        else
+        {
+            float[] sa, sb;
+            using (GradMode.NoGrad()) { sa = a.SquaredNorms(axisA).ToArray(); sb = b.SquaredNorms(axisB).ToArray(); }
+            sample = s.Sampler.Sample(SamplingMath.PairWeights(sa, sb), k, rng);
+        }
+        count.Add(sample.Count, n);
+        if (t0 != 0) Profiler.Add("approx: norms + draw", t0);
+        return sample;
+    }
+
+    /// <summary>The kept slices of t along <paramref name="axis"/>, each times its scale (no multiply when the sampler
+    /// does not scale). Differentiable: the gradient scatters back to the kept slices only.</summary>
+    public static Tensor Gather(Tensor t, int axis, ColumnSample sample, bool scaled)
+    {
+        long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        var g = t.IndexSelect(axis, sample.Indices);
+        if (scaled && sample.Scales != null)
+        {
+            var dims = new int[t.Rank];
+            Array.Fill(dims, 1);
+            dims[axis] = sample.Count;
+            g = g.Mul(Tensor.FromArray(sample.Scales, new Shape(dims), t.Device));
+        }
+        if (t0 != 0) Profiler.Add("approx: gather", t0);
+        return g;
+    }
+}
