@@ -56,3 +56,26 @@ public class LowBitGradientsTrainingTests
         return set.Count;
     }
 }
+
+public class MethodCompositionTests
+{
+    /// <summary>DESIGN.md: methods compose. Column-row sampling swaps layers, then pruning and the low-bit cast hook the
+    /// swapped layers' outputs; each method's own figure shows it acted.</summary>
+    [Fact]
+    public void Sampling_pruning_and_low_bit_gradients_act_together()
+    {
+        var options = new TrainOptions
+        {
+            Model = "cnn", ModelOptions = new ModelOptions(Width: 16), Epochs = 1, BatchSize = 32, TrainLimit = 128,
+            LearningRate = 0.05, Seed = 5, Approx = "topk", Keep = 0.5, ApproxMinK = 1, GradPrune = 0.8, GradFormat = "fp8",
+        };
+        var trainer = new Trainer(options, SyntheticImages.Make(128, 4, 1), SyntheticImages.Make(64, 4, 2));
+        var m = trainer.Run()[0].Extra!;
+        Assert.True(Convert.ToDouble(m["approx_flops_ratio"]) < 0.95, $"flops ratio {m["approx_flops_ratio"]}");
+        Assert.True(Convert.ToDouble(m["grad_sparsity"]) > 0.5, $"grad sparsity {m["grad_sparsity"]}");
+        var pruned = (IDictionary<string, object>)m["grad_layers"];
+        var cast = (Dictionary<string, object>)m["grad_format_layers"];
+        Assert.Equal(5, pruned.Count);            // 4 convs + fc1 (4 of them approximate); the classifier stays exact
+        Assert.Equal(pruned.Keys.Order(), cast.Keys.Order());
+    }
+}
