@@ -13,19 +13,7 @@ cd "$(dirname "$0")/../.."
 limit=${LIMIT:-10000}; epochs=${EPOCHS:-3}; test_limit=${TEST_LIMIT:-2000}; seed=${SEED:-1}
 out=${OUT:-runs/grad_format}
 bits_list=${BITS:-"4 5 6 8"}; roundings=${ROUNDINGS:-"nearest"}; fixed=${FIXED-"e4m3fn e5m2"}
-dotnet build src/Frugal.Cli -c Release -v q -nologo >/dev/null
-frugal=src/Frugal.Cli/bin/Release/net10.0/frugal
-mkdir -p "$out"
-common=(train --model cnn --epochs "$epochs" --train-limit "$limit" --test-limit "$test_limit" --seed "$seed")
-runs=()
-run() {   # run NAME [extra flags...]
-  local name=$1; shift
-  echo "--- $name: ${*:-FP32}"
-  rm -rf "${out:?}/$name"
-  "$frugal" "${common[@]}" --out "$out/$name" "$@" | grep '^epoch' || true
-  runs+=("$name=$out/$name")
-}
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%Y-%m-%dT%H:%MZ)"
+source bench/experiments/runs.sh
 run baseline
 for bits in $bits_list; do
   for rounding in $roundings; do

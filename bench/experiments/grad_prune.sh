@@ -13,19 +13,7 @@ limit=${LIMIT:-10000}; epochs=${EPOCHS:-3}; test_limit=${TEST_LIMIT:-2000}; seed
 sparsities=${SPARSITIES:-"0.5 0.7 0.85 0.95"}; modes=${MODES:-"stochastic deterministic topk"}
 schedule=${SCHEDULE:-step}; threshold=${THRESHOLD:-lognormal}
 out=${OUT:-runs/grad_prune}
-dotnet build src/Frugal.Cli -c Release -v q -nologo >/dev/null
-frugal=src/Frugal.Cli/bin/Release/net10.0/frugal
-mkdir -p "$out"
-common=(train --model cnn --epochs "$epochs" --train-limit "$limit" --test-limit "$test_limit" --seed "$seed")
-runs=()
-run() {   # run NAME [extra flags...]
-  local name=$1; shift
-  echo "--- $name: ${*:-exact}"
-  rm -rf "${out:?}/$name"
-  "$frugal" "${common[@]}" --out "$out/$name" "$@" | grep '^epoch' || true
-  runs+=("$name=$out/$name")
-}
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(date -u +%Y-%m-%dT%H:%MZ)"
+source bench/experiments/runs.sh
 run baseline
 for mode in $modes; do
   for s in $sparsities; do
