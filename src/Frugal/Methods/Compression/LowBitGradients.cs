@@ -112,6 +112,8 @@ public sealed class LowBitGradients : ITrainingMethod
         foreach (var l in fitted)
         {
             double mean = _globalScale ? globalMean : l.Stats.Mean, sigma = _globalScale ? Math.Sqrt(globalVar) : l.Stats.Std;
+            // A pruned gradient can leave a layer with one magnitude only (every survivor at ±α): σ₂ = 0.
+            sigma = Math.Max(sigma, 1e-3);
             l.Scale = GradientScale.Factor(mean);
             l.ModelExponentBits = _spec.IsPerLayer ? FormatError.BestExponentBits(_spec.Bits, sigma, _spec.Specials, FormatError.CentredMean) : 0;
             l.Format = _spec.Fixed ?? LeastErrorFormat(l.Sample!, l.Scale);
