@@ -33,9 +33,11 @@ public static class GradientScale
     /// when |μ̄₂| ≫ σ₂). About 40 ns per entry on one core (40 ms per million entries, measured on the 2-core dev
     /// machine): meant for the statistics pass the schedule runs once per epoch (METHODS.md), not for every step. An all-zero tensor gives NaN moments.
     /// </summary>
-    public static Log2Stats Measure(Tensor g)
+    public static Log2Stats Measure(Tensor g) => Measure(g.ToArray());
+
+    /// <summary>The same moments of values already on the host.</summary>
+    public static Log2Stats Measure(ReadOnlySpan<float> data)
     {
-        var data = g.ToArray();
         double mean = 0, m2 = 0;
         long count = 0;
         foreach (float v in data)

@@ -83,8 +83,10 @@ public sealed class LowBitGradients : ITrainingMethod
     {
         if (_measuring || layer.Format == null)
         {
-            layer.Stats = GradientScale.Measure(g);
-            if (_spec.IsPerLayer) layer.Sample = g.ToArray();
+            // One copy to the host serves the moments and, for fpN, the format choice.
+            var values = g.ToArray();
+            layer.Stats = GradientScale.Measure(values);
+            if (_spec.IsPerLayer) layer.Sample = values;
             return g;
         }
         ulong seed = _seed ^ ((ulong)_step * 0x9E3779B97F4A7C15UL) ^ ((ulong)index << 48);
