@@ -25,11 +25,16 @@ static class StepBench
         readonly int[] _y;
         readonly Device _device;
 
-        public Stepper(TrainOptions o)
+        readonly IReadOnlyList<ITrainingMethod> _methods;
+        int _batch;
+
+        /// <summary>With <paramref name="attachMethods"/> false, the exact model of the same options (the baseline of --compare).</summary>
+        public Stepper(TrainOptions o, bool attachMethods = true)
         {
             _device = Device.Parse(o.Device);
             _model = ModelZoo.Build(o.Model, o.ModelOptions, o.Seed).To(_device);
-            foreach (var m in Methods.TrainingMethods.FromOptions(o)) m.Attach(_model);
+            _methods = attachMethods ? Methods.TrainingMethods.FromOptions(o) : [];
+            foreach (var m in _methods) m.Attach(_model);
             _opt = OptimizerFactory.Create(o, _model);
             var g = new Generator(1);
             _x = Tensor.Randn(new Shape(o.BatchSize, 1, 28, 28), g, _device);
@@ -40,6 +45,9 @@ static class StepBench
         public (double Fwd, double Bwd, double Upd) Step()
         {
             // On a GPU each phase is timed to the end of its kernels (a synchronisation per phase: slightly pessimistic).
+            // The steps form one endless epoch, so methods see the step counter the Trainer would give them.
+            foreach (var m in _methods) m.OnStep(1, _batch, int.MaxValue);
+            _batch++;
             var scope = DeviceSync.Step(_device);
             long t0 = Stopwatch.GetTimestamp();
             var loss = _model.Call(_x).CrossEntropy(_y);
@@ -89,15 +97,16 @@ static class StepBench
             Console.WriteLine($"  {k,-34} {v.Ms / steps,8:F2} ms/step  ({v.Calls / steps} calls)");
     }
 
-    static string Describe(TrainOptions o) => o.Approx == null ? "" :
-        $" --approx {o.Approx} --keep {o.Keep} --approx-mode {o.ApproxMode} --approx-min-k {o.ApproxMinK}" +
-        (o.ApproxLayers != null ? $" --approx-layers {o.ApproxLayers}" : "");
+    static string Describe(TrainOptions o) =>
+        (o.Approx == null ? "" : $" --approx {o.Approx} --keep {o.Keep} --approx-mode {o.ApproxMode} --approx-min-k {o.ApproxMinK}" +
+            (o.ApproxLayers != null ? $" --approx-layers {o.ApproxLayers}" : "")) +
+        (o.GradPrune > 0 ? $" --grad-prune {o.GradPrune} --grad-prune-mode {o.GradPruneMode} --grad-prune-alloc {o.GradPruneAlloc}" : "") +
+        (o.GradFormat != null ? $" --grad-format {o.GradFormat} --grad-rounding {o.GradRounding} --grad-scale {o.GradScale}" : "");
 
     /// <summary>Rounds of <paramref name="steps"/> steps, exact then with methods, alternating; per-round ms/step of each.</summary>
     static void Compare(TrainOptions o, int steps, int rounds)
     {
-        var exactOptions = o with { Approx = null };
-        var runs = new[] { ("exact", new Stepper(exactOptions)), ("methods", new Stepper(o)) };
+        var runs = new[] { ("exact", new Stepper(o, attachMethods: false)), ("methods", new Stepper(o)) };
         foreach (var (_, s) in runs) for (int i = 0; i < 3; i++) s.Step();   // warm-up: JIT, pools, scratch buffers
         var ms = new List<double>[] { [], [] };
         for (int r = 0; r < rounds; r++)
@@ -110,7 +119,7 @@ static class StepBench
         Console.WriteLine($"{o.Model}, batch {o.BatchSize}: {rounds} alternating rounds of {steps} steps; ms/step per round");
         Console.WriteLine($"  exact  : {string.Join(" ", ms[0].Select(v => v.ToString("F1")))}   median {Median(ms[0]):F1}");
         Console.WriteLine($"  {Describe(o).Trim()}");
-        Console.WriteLine($"  approx : {string.Join(" ", ms[1].Select(v => v.ToString("F1")))}   median {Median(ms[1]):F1}");
+        Console.WriteLine($"  methods: {string.Join(" ", ms[1].Select(v => v.ToString("F1")))}   median {Median(ms[1]):F1}");
         var ratios = ms[0].Zip(ms[1], (e, a) => e / a).ToList();
         Console.WriteLine($"  speed-up per round: {string.Join(" ", ratios.Select(v => v.ToString("F2")))}   median {Median(ratios):F2}x");
     }
