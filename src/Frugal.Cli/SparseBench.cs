@@ -218,7 +218,7 @@ static class SparseBench
             var h = x;
             for (int i = 0; i < layers.Count; i++)
             {
-                h = layers[i].Forward(h);
+                h = layers[i].Call(h);
                 if (!prune || !(layers[i] is Conv2d || (layers[i] is Linear && i != classifier))) continue;
                 if (!masks.TryGetValue(i, out var mask))
                 {

@@ -18,6 +18,17 @@ public partial interface IBackend
     /// <summary>A new buffer whose contents are unspecified: for outputs a kernel overwrites entirely.</summary>
     Storage AllocateUninitialized(int length);
 
+    /// <summary>
+    /// A scope around one training or evaluation step (<c>using var step = device.BeginStep();</c>). When it ends,
+    /// the step's dead tensors give their memory back for the next step to reuse: the CPU pools large buffers
+    /// (fresh large arrays cost page faults, zeroing and gen-2 collections), a GPU returns blocks to its caching
+    /// allocator. Any loop gets the same reuse the Trainer does through this one call; nested scopes are free.
+    /// </summary>
+    IDisposable BeginStep();
+
+    /// <summary>Waits until all work queued on the device has finished (before reading a clock; a no-op on the CPU).</summary>
+    void Synchronize();
+
     void Upload(ReadOnlySpan<float> source, Storage destination, int offset);
     void Download(Storage source, int offset, Span<float> destination);
 

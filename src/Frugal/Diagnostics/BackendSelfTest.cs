@@ -335,7 +335,7 @@ public static class BackendSelfTest
                 var losses = new List<float>();
                 for (int s = 0; s < 2; s++)
                 {
-                    var loss = net.Forward(x).CrossEntropy(y);
+                    var loss = net.Call(x).CrossEntropy(y);
                     opt.ZeroGrad();
                     loss.Backward();
                     opt.Step();

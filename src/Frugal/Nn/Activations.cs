@@ -8,31 +8,31 @@ namespace Frugal.Nn;
 public sealed class LeakyReLU(float negativeSlope = 0.01f) : Module
 {
     public float NegativeSlope { get; } = negativeSlope;
-    public override Tensor Forward(Tensor x) => x.LeakyRelu(NegativeSlope);
+    protected override Tensor Forward(Tensor x) => x.LeakyRelu(NegativeSlope);
     public override string ToString() => $"LeakyReLU(negative_slope={NegativeSlope})";
 }
 
 /// <summary>Exact GELU x·Φ(x).</summary>
 public sealed class GELU : Module
 {
-    public override Tensor Forward(Tensor x) => x.Gelu();
+    protected override Tensor Forward(Tensor x) => x.Gelu();
 }
 
 public sealed class Tanh : Module
 {
-    public override Tensor Forward(Tensor x) => x.Tanh();
+    protected override Tensor Forward(Tensor x) => x.Tanh();
 }
 
 public sealed class Sigmoid : Module
 {
-    public override Tensor Forward(Tensor x) => x.Sigmoid();
+    protected override Tensor Forward(Tensor x) => x.Sigmoid();
 }
 
 /// <summary>Softmax along <c>Dim</c> (PyTorch's nn.Softmax(dim)).</summary>
 public sealed class Softmax(int dim) : Module
 {
     public int Dim { get; } = dim;
-    public override Tensor Forward(Tensor x) => x.Softmax(Dim);
+    protected override Tensor Forward(Tensor x) => x.Softmax(Dim);
     public override string ToString() => $"Softmax(dim={Dim})";
 }
 
@@ -40,6 +40,6 @@ public sealed class Softmax(int dim) : Module
 public sealed class LogSoftmax(int dim) : Module
 {
     public int Dim { get; } = dim;
-    public override Tensor Forward(Tensor x) => x.LogSoftmax(Dim);
+    protected override Tensor Forward(Tensor x) => x.LogSoftmax(Dim);
     public override string ToString() => $"LogSoftmax(dim={Dim})";
 }

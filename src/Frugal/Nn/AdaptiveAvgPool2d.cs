@@ -10,7 +10,7 @@ public sealed class AdaptiveAvgPool2d(int outputH, int outputW) : Module
 
     public (int H, int W) OutputSize { get; } = (outputH, outputW);
 
-    public override Tensor Forward(Tensor x) => x.AdaptiveAvgPool2d(OutputSize.H, OutputSize.W);
+    protected override Tensor Forward(Tensor x) => x.AdaptiveAvgPool2d(OutputSize.H, OutputSize.W);
 
     public override string ToString() => $"AdaptiveAvgPool2d(output_size={OutputSize})";
 }

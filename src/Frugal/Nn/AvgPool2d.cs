@@ -11,7 +11,7 @@ public sealed class AvgPool2d(int kernelSize, int? stride = null, int padding = 
     public int Padding { get; } = padding;
     public bool CountIncludePad { get; } = countIncludePad;
 
-    public override Tensor Forward(Tensor x) => x.AvgPool2d(KernelSize, Stride, Padding, CountIncludePad);
+    protected override Tensor Forward(Tensor x) => x.AvgPool2d(KernelSize, Stride, Padding, CountIncludePad);
 
     public override string ToString() => $"AvgPool2d(kernel_size={KernelSize}, stride={Stride}, padding={Padding}, count_include_pad={CountIncludePad})";
 }

@@ -26,7 +26,7 @@ public sealed class BasicBlock : Module
                 new BatchNorm2d(outChannels)));
     }
 
-    public override Tensor Forward(Tensor x)
+    protected override Tensor Forward(Tensor x)
     {
         var h = _bn1.Call(_conv1.Call(x)).Relu();
         h = _bn2.Call(_conv2.Call(h));

@@ -44,7 +44,7 @@ public abstract class BatchNorm : Module
     /// <summary>Checks the input's rank (the subclass's accepted layouts).</summary>
     protected abstract void CheckInput(Tensor x);
 
-    public override Tensor Forward(Tensor x)
+    protected override Tensor Forward(Tensor x)
     {
         CheckInput(x);
         if (x.Shape[1] != NumFeatures)

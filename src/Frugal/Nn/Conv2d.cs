@@ -38,7 +38,7 @@ public sealed class Conv2d : Module
         if (bias) Bias = Parameter("bias", Init.BiasDefault(outChannels, fanIn, generator));
     }
 
-    public override Tensor Forward(Tensor x) => x.Conv2d(Weight, Bias, Stride, Padding, Groups, Dilation);
+    protected override Tensor Forward(Tensor x) => x.Conv2d(Weight, Bias, Stride, Padding, Groups, Dilation);
 
     protected override void OnTensorMoved(string name, Tensor moved)
     {

@@ -18,6 +18,6 @@ public sealed class Dropout : Module
         _generator = generator;
     }
 
-    public override Tensor Forward(Tensor x) => x.Dropout(P, Training, _generator);
+    protected override Tensor Forward(Tensor x) => x.Dropout(P, Training, _generator);
     public override string ToString() => $"Dropout(p={P})";
 }

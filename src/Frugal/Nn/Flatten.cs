@@ -8,6 +8,6 @@ public sealed class Flatten(int startDim = 1, int endDim = -1) : Module
 {
     public int StartDim { get; } = startDim;
     public int EndDim { get; } = endDim;
-    public override Tensor Forward(Tensor x) => x.Flatten(StartDim, EndDim);
+    protected override Tensor Forward(Tensor x) => x.Flatten(StartDim, EndDim);
     public override string ToString() => $"Flatten(start_dim={StartDim}, end_dim={EndDim})";
 }

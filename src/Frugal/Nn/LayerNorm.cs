@@ -27,7 +27,7 @@ public sealed class LayerNorm : Module
     public LayerNorm(int normalizedShape, float eps = 1e-5f, bool elementwiseAffine = true, bool bias = true)
         : this([normalizedShape], eps, elementwiseAffine, bias) { }
 
-    public override Tensor Forward(Tensor x) => x.LayerNorm(NormalizedShape, Weight, Bias, Eps);
+    protected override Tensor Forward(Tensor x) => x.LayerNorm(NormalizedShape, Weight, Bias, Eps);
 
     protected override void OnTensorMoved(string name, Tensor moved)
     {

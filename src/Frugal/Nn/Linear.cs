@@ -19,7 +19,7 @@ public sealed class Linear : Module
         if (bias) Bias = Parameter("bias", Init.BiasDefault(outFeatures, inFeatures, generator));
     }
 
-    public override Tensor Forward(Tensor x)
+    protected override Tensor Forward(Tensor x)
     {
         if (x.Rank != 2 || x.Shape[1] != InFeatures)
             throw new ArgumentException($"Linear({InFeatures}, {OutFeatures}): input has shape {x.Shape}, expected [N, {InFeatures}]");

@@ -10,7 +10,7 @@ public sealed class MaxPool2d(int kernelSize, int? stride = null, int padding = 
     public int Stride { get; } = stride ?? kernelSize;
     public int Padding { get; } = padding;
 
-    public override Tensor Forward(Tensor x) => x.MaxPool2d(KernelSize, Stride, Padding);
+    protected override Tensor Forward(Tensor x) => x.MaxPool2d(KernelSize, Stride, Padding);
 
     public override string ToString() => $"MaxPool2d(kernel_size={KernelSize}, stride={Stride}, padding={Padding})";
 }

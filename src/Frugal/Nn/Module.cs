@@ -14,12 +14,15 @@ public abstract class Module
 
     public bool Training { get; private set; } = true;
 
-    public abstract Tensor Forward(Tensor input);
+    /// <summary>The layer's computation. Protected: the way to run a module is <see cref="Call"/>, which also runs
+    /// its hooks (the gradient methods live in hooks, so a direct Forward would silently switch them off).</summary>
+    protected abstract Tensor Forward(Tensor input);
 
     List<Func<Module, Tensor, Tensor>>? _forwardHooks;
 
-    /// <summary>Runs <see cref="Forward"/>, then the forward hooks in registration order. Containers call their
-    /// children through this, so a hook sees every call of the layer inside any model.</summary>
+    /// <summary>Runs the module: <see cref="Forward"/>, then the forward hooks in registration order (PyTorch's
+    /// <c>module(x)</c>). Containers call their children through this, so a hook sees every call of the layer
+    /// inside any model.</summary>
     public Tensor Call(Tensor input)
     {
         var y = Forward(input);
@@ -29,11 +32,10 @@ public abstract class Module
     }
 
     /// <summary>Registers a hook that sees, and may replace, this module's output (PyTorch's
-    /// register_forward_hook). Gradient methods use it to hook the neural gradient of a layer's output.</summary>
-    public void RegisterForwardHook(Func<Module, Tensor, Tensor> hook) => (_forwardHooks ??= []).Add(hook);
-
-    /// <summary>Removes every forward hook of this module.</summary>
-    public void ClearForwardHooks() => _forwardHooks = null;
+    /// register_forward_hook). Gradient methods use it to hook the neural gradient of a layer's output.
+    /// The handle removes this hook alone.</summary>
+    public Autograd.RemovableHandle RegisterForwardHook(Func<Module, Tensor, Tensor> hook) =>
+        Autograd.RemovableHandle.Add(ref _forwardHooks, hook, () => _forwardHooks, h => _forwardHooks = h);
 
     /// <summary>Registers a parameter (gradients on) under <paramref name="name"/>.</summary>
     protected Tensor Parameter(string name, Tensor value)

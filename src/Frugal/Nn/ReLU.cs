@@ -5,5 +5,5 @@ namespace Frugal.Nn;
 
 public sealed class ReLU : Module
 {
-    public override Tensor Forward(Tensor x) => x.Relu();
+    protected override Tensor Forward(Tensor x) => x.Relu();
 }

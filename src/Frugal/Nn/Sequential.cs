@@ -23,7 +23,7 @@ public sealed class Sequential : Module
     protected override void OnChildReplaced(string name, Module replacement) => _layers[int.Parse(name)] = replacement;
     public Module this[int i] => _layers[i];
 
-    public override Tensor Forward(Tensor x)
+    protected override Tensor Forward(Tensor x)
     {
         foreach (var l in _layers)
         {

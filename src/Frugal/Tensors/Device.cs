@@ -18,5 +18,11 @@ public readonly record struct Device(DeviceType Type, int Index = 0)
         throw new ArgumentException($"device: '{text}' is not a device (expected cpu, cuda or cuda:N)");
     }
 
+    /// <summary>The device's step scope (<see cref="Backends.IBackend.BeginStep"/>): wrap each step of a loop in it.</summary>
+    public IDisposable BeginStep() => Backends.BackendRegistry.Get(this).BeginStep();
+
+    /// <summary>Waits for the device's queued work (<see cref="Backends.IBackend.Synchronize"/>).</summary>
+    public void Synchronize() => Backends.BackendRegistry.Get(this).Synchronize();
+
     public override string ToString() => Type == DeviceType.Cpu ? "cpu" : $"cuda:{Index}";
 }

@@ -8,5 +8,7 @@ public abstract class Storage : IDisposable
     public abstract IBackend Backend { get; }
     public abstract int Length { get; }
     public Device Device => Backend.Device;
+    /// <summary>The elements in host memory, or null where they live on a device (use a download instead).</summary>
+    public virtual float[]? HostArray => null;
     public virtual void Dispose() => GC.SuppressFinalize(this);
 }

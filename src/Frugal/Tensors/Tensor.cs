@@ -59,11 +59,12 @@ public sealed partial class Tensor
     /// Registers a hook that sees, and may replace, the gradient flowing into this tensor during
     /// backward: for an intermediate tensor this is the neural gradient before it propagates further;
     /// for a parameter it is the weight gradient before it is accumulated into <see cref="Grad"/>.
+    /// The handle removes this hook alone.
     /// </summary>
-    public void RegisterHook(Func<Tensor, Tensor> hook)
+    public Autograd.RemovableHandle RegisterHook(Func<Tensor, Tensor> hook)
     {
         if (!RequiresGrad) throw new InvalidOperationException($"register_hook: tensor {Name ?? Shape.ToString()} does not require grad");
-        (Hooks ??= []).Add(hook);
+        return Autograd.RemovableHandle.Add(ref Hooks, hook, () => Hooks, h => Hooks = h);
     }
 
     /// <summary>Back-propagates from this tensor; a scalar needs no <paramref name="gradient"/>.</summary>
@@ -79,9 +80,9 @@ public sealed partial class Tensor
     {
         get
         {
-            if (Storage is not Backends.Cpu.CpuStorage cpu)
-                throw new InvalidOperationException($"span: tensor is on {Device}; call ToArray() or To(Device.Cpu) first");
-            return cpu.Data.AsSpan(Offset, Numel);
+            var host = Storage.HostArray
+                ?? throw new InvalidOperationException($"span: tensor is on {Device}; call ToArray() or To(Device.Cpu) first");
+            return host.AsSpan(Offset, Numel);
         }
     }
 

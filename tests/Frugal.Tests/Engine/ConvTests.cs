@@ -243,14 +243,14 @@ public class ConvTests
         var b = new Conv2d(2, 3, 3, padding: 1, generator: new Generator(7));
         Assert.Equal(a.Weight.ToArray(), b.Weight.ToArray());
         var x = Tensor.Randn(new Shape(2, 2, 4, 4), new Generator(3));
-        var y = a.Forward(x);
+        var y = a.Call(x);
         Assert.Equal(new Shape(2, 3, 4, 4), y.Shape);
         Check.Close(x.Conv2d(a.Weight, a.Bias, 1, 1), y);
         Assert.Contains("Conv2d(2, 3", a.ToString());
 
         var ns = new Conv2d(2, 4, (2, 3), (1, 2), (1, 0));
         Assert.Equal(new Shape(4, 2, 2, 3), ns.Weight.Shape);
-        Assert.Equal(new Shape(2, 4, 5, 1), ns.Forward(x).Shape);
+        Assert.Equal(new Shape(2, 4, 5, 1), ns.Call(x).Shape);
     }
 
     [Fact]

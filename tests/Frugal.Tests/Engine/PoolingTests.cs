@@ -244,12 +244,12 @@ public class PoolingTests
         var x = Tensor.Randn(new Shape(2, 3, 8, 8), new Generator(9));
         var mp = new MaxPool2d(2);
         Assert.Equal(2, mp.Stride);
-        Check.Close(x.MaxPool2d(2), mp.Forward(x));
-        Check.Close(x.MaxPool2d(3, 2, 1), new MaxPool2d(3, 2, 1).Forward(x));
-        Check.Close(x.AvgPool2d(3, 2, 1, false), new AvgPool2d(3, 2, 1, countIncludePad: false).Forward(x));
+        Check.Close(x.MaxPool2d(2), mp.Call(x));
+        Check.Close(x.MaxPool2d(3, 2, 1), new MaxPool2d(3, 2, 1).Call(x));
+        Check.Close(x.AvgPool2d(3, 2, 1, false), new AvgPool2d(3, 2, 1, countIncludePad: false).Call(x));
         Assert.True(new AvgPool2d(2).CountIncludePad);
-        Check.Close(x.AdaptiveAvgPool2d(1, 1), new AdaptiveAvgPool2d(1).Forward(x));
-        Assert.Equal(new Shape(2, 3, 3, 2), new AdaptiveAvgPool2d(3, 2).Forward(x).Shape);
+        Check.Close(x.AdaptiveAvgPool2d(1, 1), new AdaptiveAvgPool2d(1).Call(x));
+        Assert.Equal(new Shape(2, 3, 3, 2), new AdaptiveAvgPool2d(3, 2).Call(x).Shape);
         foreach (Module m in new Module[] { mp, new AvgPool2d(2), new AdaptiveAvgPool2d(1) })
         {
             Assert.Empty(m.StateDict());

@@ -31,13 +31,13 @@ public class NormModulesTests
         var bn = new BatchNorm2d(3);
         bn.To(d);
         var x = Tensor.Randn(new Shape(4, 3, 5, 5), new Generator(1), d).Mul(3f).Add(2f);
-        var yTrain = bn.Forward(x);
+        var yTrain = bn.Call(x);
         Assert.Equal(1f, bn.NumBatchesTracked!.Item());
-        bn.Forward(x);
+        bn.Call(x);
         Assert.Equal(2f, bn.NumBatchesTracked!.Item());
         Check.Close(x.BatchNorm(null, null, null, null, training: true).ToArray(), yTrain.ToArray(), 1e-5f);
         bn.Eval();
-        var yEval = bn.Forward(x);
+        var yEval = bn.Call(x);
         Assert.Equal(2f, bn.NumBatchesTracked!.Item());
         Check.Close(x.BatchNorm(null, null, bn.RunningMean, bn.RunningVar, training: false).ToArray(), yEval.ToArray(), 1e-5f);
         // After two steps the running mean holds 1 − 0.9² = 19% of the batch mean.
@@ -46,21 +46,21 @@ public class NormModulesTests
         // Gradients reach the parameters through the module.
         bn.Train();
         var xp = Check.Param(d, 2, 2, 3, 2, 2);
-        Check.Gradients(t => bn.Forward(t[0]), xp, bn.Weight!, bn.Bias!);
+        Check.Gradients(t => bn.Call(t[0]), xp, bn.Weight!, bn.Bias!);
     }
 
     [Fact]
     public void Batch_norm_modules_check_rank_and_channels()
     {
-        var ex = Assert.Throws<ArgumentException>(() => new BatchNorm2d(3).Forward(Tensor.Zeros(2, 4, 5, 5)));
+        var ex = Assert.Throws<ArgumentException>(() => new BatchNorm2d(3).Call(Tensor.Zeros(2, 4, 5, 5)));
         Assert.Contains("4 channels", ex.Message);
         Assert.Contains("expected 3", ex.Message);
-        ex = Assert.Throws<ArgumentException>(() => new BatchNorm2d(3).Forward(Tensor.Zeros(2, 3, 5)));
+        ex = Assert.Throws<ArgumentException>(() => new BatchNorm2d(3).Call(Tensor.Zeros(2, 3, 5)));
         Assert.Contains("BatchNorm2d", ex.Message);
         Assert.Contains("[2, 3, 5]", ex.Message);
-        ex = Assert.Throws<ArgumentException>(() => new BatchNorm1d(3).Forward(Tensor.Zeros(2, 3, 5, 5)));
+        ex = Assert.Throws<ArgumentException>(() => new BatchNorm1d(3).Call(Tensor.Zeros(2, 3, 5, 5)));
         Assert.Contains("BatchNorm1d", ex.Message);
-        var ok = new BatchNorm1d(3).Forward(Tensor.Randn(new Shape(2, 3, 5), new Generator(1)));
+        var ok = new BatchNorm1d(3).Call(Tensor.Randn(new Shape(2, 3, 5), new Generator(1)));
         Assert.Equal(new Shape(2, 3, 5), ok.Shape);
     }
 
@@ -73,8 +73,8 @@ public class NormModulesTests
         Assert.Equal(new Shape(2, 5), ln.Weight!.Shape);
         ln.To(d);
         var x = Check.Param(d, 3, 3, 2, 5);
-        Check.Close(x.LayerNorm([2, 5]).ToArray(), ln.Forward(x).ToArray(), 1e-6f);
-        Check.Gradients(t => ln.Forward(t[0]), x, ln.Weight!, ln.Bias!);
+        Check.Close(x.LayerNorm([2, 5]).ToArray(), ln.Call(x).ToArray(), 1e-6f);
+        Check.Gradients(t => ln.Call(t[0]), x, ln.Weight!, ln.Bias!);
         Assert.Empty(new LayerNorm(4, elementwiseAffine: false).StateDict());
     }
 
@@ -84,11 +84,11 @@ public class NormModulesTests
         var d = Device.Parse(device);
         var drop = new Dropout(0.5f, new Generator(9));
         var x = Tensor.Full(new Shape(40, 50), 1f, d);
-        var y = drop.Forward(x).ToArray();
+        var y = drop.Call(x).ToArray();
         Assert.Contains(0f, y);
         Assert.Contains(2f, y);
         drop.Eval();
-        Assert.Same(x, drop.Forward(x));
+        Assert.Same(x, drop.Call(x));
         Assert.Throws<ArgumentException>(() => new Dropout(1f));
     }
 
@@ -97,16 +97,16 @@ public class NormModulesTests
     {
         var d = Device.Parse(device);
         var x = Tensor.Randn(new Shape(2, 3, 4), new Generator(4), d);
-        Assert.Equal(x.LeakyRelu(0.2f).ToArray(), new LeakyReLU(0.2f).Forward(x).ToArray());
-        Assert.Equal(x.LeakyRelu().ToArray(), new LeakyReLU().Forward(x).ToArray());
-        Assert.Equal(x.Gelu().ToArray(), new GELU().Forward(x).ToArray());
-        Assert.Equal(x.Tanh().ToArray(), new Tanh().Forward(x).ToArray());
-        Assert.Equal(x.Sigmoid().ToArray(), new Sigmoid().Forward(x).ToArray());
-        Assert.Equal(x.Softmax(1).ToArray(), new Softmax(1).Forward(x).ToArray());
-        Assert.Equal(x.LogSoftmax(-1).ToArray(), new LogSoftmax(-1).Forward(x).ToArray());
-        Assert.Equal(new Shape(2, 12), new Flatten().Forward(x).Shape);
-        Assert.Equal(new Shape(6, 4), new Flatten(0, 1).Forward(x).Shape);
-        Assert.Equal(x.ToArray(), new Flatten().Forward(x).ToArray());
+        Assert.Equal(x.LeakyRelu(0.2f).ToArray(), new LeakyReLU(0.2f).Call(x).ToArray());
+        Assert.Equal(x.LeakyRelu().ToArray(), new LeakyReLU().Call(x).ToArray());
+        Assert.Equal(x.Gelu().ToArray(), new GELU().Call(x).ToArray());
+        Assert.Equal(x.Tanh().ToArray(), new Tanh().Call(x).ToArray());
+        Assert.Equal(x.Sigmoid().ToArray(), new Sigmoid().Call(x).ToArray());
+        Assert.Equal(x.Softmax(1).ToArray(), new Softmax(1).Call(x).ToArray());
+        Assert.Equal(x.LogSoftmax(-1).ToArray(), new LogSoftmax(-1).Call(x).ToArray());
+        Assert.Equal(new Shape(2, 12), new Flatten().Call(x).Shape);
+        Assert.Equal(new Shape(6, 4), new Flatten(0, 1).Call(x).Shape);
+        Assert.Equal(x.ToArray(), new Flatten().Call(x).ToArray());
         Assert.Empty(new Sequential(new Flatten(), new GELU(), new Dropout()).StateDict());
     }
 }

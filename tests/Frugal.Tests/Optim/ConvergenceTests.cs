@@ -40,11 +40,11 @@ public class ConvergenceTests
         for (int s = 0; s < steps; s++)
         {
             opt.ZeroGrad();
-            var diff = model.Forward(x) - target;
+            var diff = model.Call(x) - target;
             (diff * diff).Mean().Backward();
             opt.Step();
         }
-        var pred = model.Forward(x).ArgMax(1);
+        var pred = model.Call(x).ArgMax(1);
         return pred.Zip(ys).Count(t => t.First == t.Second) / (double)n;
     }
 

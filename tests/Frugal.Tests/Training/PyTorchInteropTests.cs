@@ -61,7 +61,7 @@ public class PyTorchInteropTests(ITestOutputHelper output) : IDisposable
         string Path_(string f) => Path.Combine(_dir, f);
         Frugal.Checkpoints.SafeTensors.Save(Path_("w.safetensors"), m.StateDict(), isInt64: RunFolder.IsInt64);
         Frugal.Checkpoints.SafeTensors.Save(Path_("b.safetensors"), [("x", x), ("y", Frugal.Tensors.Tensor.FromArray(y.Select(v => (float)v).ToArray(), 16))]);
-        var loss = Frugal.Ops.Losses.CrossEntropy(m.Forward(x), y);
+        var loss = Frugal.Ops.Losses.CrossEntropy(m.Call(x), y);
         loss.Backward();
         Frugal.Checkpoints.SafeTensors.Save(Path_("g.safetensors"), m.NamedParameters().Select(p => (p.Name, p.Parameter.Grad!)).Append(("loss", loss.Detach())));
         var stdout = RunPython(output, RepoFile("bench/reference/grad_parity.py"), model, size.ToString(), Path_("w.safetensors"), Path_("b.safetensors"), Path_("g.safetensors"));

@@ -7,9 +7,10 @@ namespace Frugal.Backends.Cpu;
 /// step (activations, gradients: 13 MB each for the CNN), and fresh large-object-heap arrays cost page
 /// faults, zeroing and a gen-2 collection every few steps: measured, that was a third of a CNN step.
 /// An array is reused only after the storage that owned it has been collected (a weak reference tells),
-/// so no live tensor can see its memory change. Only allocations on a thread inside <see cref="Enable"/>
-/// are pooled, and only that thread takes from its pool: backend kernels never allocate tensors while
-/// they hold a raw array, so a reuse can never overlap a kernel of the same thread.
+/// so no live tensor can see its memory change. Only allocations on a thread inside a step scope
+/// (<see cref="BeginStep"/>, what <c>device.BeginStep()</c> opens) or <see cref="Enable"/> are pooled, and only that
+/// thread takes from its pool: backend kernels never allocate tensors while they hold a raw array, so a reuse can
+/// never overlap a kernel of the same thread.
 /// </summary>
 public sealed class BufferPool
 {
@@ -17,6 +18,9 @@ public sealed class BufferPool
     public const int MinLength = 16 * 1024;
 
     [ThreadStatic] static BufferPool? _current;
+    // The pool step scopes of this thread share. Weakly held between steps: a thread that stops training
+    // gives the arrays back at the next full collection.
+    [ThreadStatic] static WeakReference<BufferPool>? _stepPool;
 
     readonly Dictionary<int, List<(WeakReference<CpuStorage> Owner, float[] Array)>> _byLength = [];
     long _freshBytes;
@@ -36,6 +40,36 @@ public sealed class BufferPool
     sealed class Scope(BufferPool? previous) : IDisposable
     {
         public void Dispose() => _current = previous;
+    }
+
+    /// <summary>Pools this thread's large allocations until the scope ends, then lets the next step reuse every
+    /// buffer this step dropped (<see cref="Recycle"/>). Inside another scope it does nothing: the outer one recycles.</summary>
+    public static IDisposable BeginStep()
+    {
+        if (_current != null) return NestedStep;
+        if (_stepPool == null || !_stepPool.TryGetTarget(out var pool)) _stepPool = new(pool = new BufferPool());
+        _current = pool;
+        return new Step();
+    }
+
+    static readonly IDisposable NestedStep = new Nested();
+
+    sealed class Nested : IDisposable
+    {
+        public void Dispose() { }
+    }
+
+    sealed class Step : IDisposable
+    {
+        bool _done;
+
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            Recycle();
+            _current = null;
+        }
     }
 
     /// <summary>

@@ -20,6 +20,10 @@ public sealed partial class CpuBackend : IBackend
     /// <summary>Where GEMMs go: "OpenBLAS (libopenblas.so.0)" or the managed fallback.</summary>
     public static string GemmProvider => OpenBlas.Available ? $"OpenBLAS ({OpenBlas.LoadedFrom})" : "managed SIMD fallback";
 
+    public IDisposable BeginStep() => BufferPool.BeginStep();
+
+    public void Synchronize() { }
+
     public Storage Allocate(int length) => BufferPool.Allocate(length, zero: true);
 
     public Storage AllocateUninitialized(int length) => BufferPool.Allocate(length, zero: false);

@@ -12,4 +12,5 @@ public sealed class CpuStorage : Storage
 
     public override IBackend Backend => CpuBackend.Instance;
     public override int Length => _length;
+    public override float[] HostArray => Data;
 }

@@ -67,7 +67,7 @@ public sealed partial class CudaBackend : IBackend
     public void EmptyCache() => _dev.Allocator.EmptyCache();
 
     /// <summary>A per-step scope: at its end the step's dead tensors give their memory back to the cache (see <see cref="CachingAllocator.BeginStep"/>).</summary>
-    public CachingAllocator.StepScope BeginStep() => _dev.Allocator.BeginStep();
+    public IDisposable BeginStep() => _dev.Allocator.BeginStep();
 
     /// <summary>Switches this device's GEMMs between FP32 (default; see <see cref="CudaOptions.AllowTf32"/>) and TF32 tensor-op math.</summary>
     public void SetTf32(bool on) => _dev.SetTf32(on);

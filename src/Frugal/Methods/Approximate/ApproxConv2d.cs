@@ -41,7 +41,7 @@ public sealed class ApproxConv2d : Module
         _generator = generator;
     }
 
-    public override Tensor Forward(Tensor x)
+    protected override Tensor Forward(Tensor x)
     {
         if (!Training) return x.Conv2d(Weight, Bias, Stride, Padding, 1, Dilation);
         var win = Conv.Geometry(x, Weight, Bias, Stride, Padding, 1, Dilation);

@@ -35,7 +35,7 @@ public sealed class ApproxLinear : Module
         _generator = generator;
     }
 
-    public override Tensor Forward(Tensor x)
+    protected override Tensor Forward(Tensor x)
     {
         if (x.Rank != 2 || x.Shape[1] != InFeatures)
             throw new ArgumentException($"ApproxLinear({InFeatures}, {OutFeatures}): input has shape {x.Shape}, expected [N, {InFeatures}]");

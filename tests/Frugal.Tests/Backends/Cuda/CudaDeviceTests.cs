@@ -32,8 +32,8 @@ public class CudaDeviceTests
         var raw = new List<long>();
         for (int s = 0; s < 4; s++)
         {
-            using var step = Cuda.BeginStep();
-            var loss = net.Forward(x).CrossEntropy(y);
+            using var step = (Frugal.Backends.Cuda.Memory.CachingAllocator.StepScope)Cuda.BeginStep();
+            var loss = net.Call(x).CrossEntropy(y);
             opt.ZeroGrad();
             loss.Backward();
             opt.Step();
@@ -82,11 +82,11 @@ public class CudaDeviceTests
             var gpu = Frugal.Training.Checkpointing.Load(path, "cnn", device: Device.Cuda()).Eval();
             Assert.All(gpu.Parameters(), p => Assert.Equal(Device.Cuda(), p.Device));
             var x = Tensor.Randn(new Shape(2, 1, 28, 28), new Generator(5));
-            Check.Close(cpu.Forward(x), gpu.Forward(x.To(Device.Cuda())).To(Device.Cpu), 1e-4f, 1e-3f);
+            Check.Close(cpu.Call(x), gpu.Call(x.To(Device.Cuda())).To(Device.Cpu), 1e-4f, 1e-3f);
             // and back: saved from the GPU, loaded on the CPU
             SafeTensors.Save(path, gpu.StateDict());
             var back = Frugal.Training.Checkpointing.Load(path, "cnn").Eval();
-            Check.Close(cpu.Forward(x), back.Forward(x), 0, 0);
+            Check.Close(cpu.Call(x), back.Call(x), 0, 0);
         }
         finally { File.Delete(path); }
     }
