@@ -4,8 +4,9 @@ using Frugal.Methods.Approximate;
 using Frugal.Models;
 using Frugal.Nn;
 using Frugal.Ops;
+using Frugal.Options;
+using Frugal.Runs;
 using Frugal.Tensors;
-using Frugal.Training;
 
 namespace Frugal.Cli;
 
@@ -16,7 +17,8 @@ namespace Frugal.Cli;
 /// </summary>
 static class ApproxBench
 {
-    static readonly string[] SamplerNames = ["crs-uniform", "crs", "bernoulli", "topk"];
+    static readonly SamplerKind[] Kinds = [SamplerKind.CrsUniform, SamplerKind.Crs, SamplerKind.Bernoulli, SamplerKind.TopK];
+    static readonly string[] SamplerNames = Kinds.Select(EnumNames<SamplerKind>.Name).ToArray();
 
     public static void Run(TrainOptions o, double[] keeps, int draws, string? outFile)
     {
@@ -28,7 +30,7 @@ static class ApproxBench
             var e = new double[keeps.Length, SamplerNames.Length];
             for (int k = 0; k < keeps.Length; k++)
                 for (int s = 0; s < SamplerNames.Length; s++)
-                    e[k, s] = SamplerError.RelativeError(layer, input, Samplers.FromName(SamplerNames[s]), keeps[k], 1, draws, new Generator(7));
+                    e[k, s] = SamplerError.RelativeError(layer, input, Frugal.Methods.Approximate.Samplers.Create(Kinds[s]), keeps[k], 1, draws, new Generator(7));
             rows.Add((name, Describe(layer, input)));
             errors.Add(e);
             Console.Error.WriteLine($"  measured {name}");
@@ -44,10 +46,10 @@ static class ApproxBench
 
         // Real pairs: train the model briefly (exact), then the inputs each layer sees on one test batch.
         Console.Error.WriteLine($"  training {o.Model} for {o.Epochs} epoch(s) on {(o.TrainLimit > 0 ? o.TrainLimit : 60000)} examples for the real pairs");
-        var trainer = Trainer.FromOptions(o with { Approx = null, Out = null });
-        trainer.Run();
+        var trainer = RunBuilder.Build(o with { Approx = null, Out = null });
+        trainer.Run(o.Epochs);
         if (trainer.Model is not Sequential seq) throw new ArgumentException($"bench approx: model {o.Model} is not a Sequential; use mlp, cnn or lenet");
-        var batch = trainer.TestLoader.Epoch(0).First().Images.Narrow0(0, Math.Min(o.BatchSize, trainer.TestLoader.Data.Count));
+        var batch = trainer.TestLoader!.Epoch(0).First().Inputs.Narrow0(0, Math.Min(o.BatchSize, trainer.TestLoader.Data.Count));
         foreach (var (name, layer, input) in SamplerError.LayerInputs(seq, batch))
             Measure($"{o.Model} layer {name}", layer, input);
 

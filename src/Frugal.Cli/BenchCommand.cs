@@ -29,7 +29,7 @@ static class BenchCommand
         var compare = new Option<int>("--compare") { Description = "Alternate this many rounds of exact and method steps and report the speed-up (0 = profile one model)", DefaultValueFactory = _ => 0 };
         step.Options.Add(steps); step.Options.Add(compare);
         TrainFlags.AddTo(step);
-        step.SetAction(p => Cli.Run(() => StepBench.Run(TrainFlags.Read(p, new Training.TrainOptions()).Validate(), p.GetValue(steps), p.GetValue(compare))));
+        step.SetAction(p => Cli.Run(() => StepBench.Run(TrainFlags.Read(p, new Runs.TrainOptions()).Validate(), p.GetValue(steps), p.GetValue(compare))));
         bench.Subcommands.Add(step);
 
         var approx = new Command("approx", "Sampler error vs keep ratio (uniform CRS, optimal CRS, Bernoulli, Top-k) on synthetic pairs and the activation/weight pairs of a briefly trained model. Takes the train flags (--model, --epochs, --train-limit ...)");
@@ -40,7 +40,7 @@ static class BenchCommand
         TrainFlags.AddTo(approx);
         approx.SetAction(p => Cli.Run(() =>
         {
-            var o = TrainFlags.Read(p, new Training.TrainOptions()).Validate();
+            var o = TrainFlags.Read(p, new Runs.TrainOptions()).Validate();
             DataInstaller.EnsureFashionMnist(o.DataDir);
             ApproxBench.Run(o, p.GetValue(keeps)!, p.GetValue(draws), p.GetValue(table));
         }));

@@ -1,3 +1,4 @@
+using Frugal.Runs;
 using Frugal.Training;
 using Spectre.Console;
 
@@ -7,7 +8,7 @@ namespace Frugal.Cli;
 /// Live progress of a run: a Spectre.Console bar per epoch with loss and samples/s when the output is a
 /// terminal; plain lines (one per epoch, and every ~10% of an epoch) when it is redirected.
 /// </summary>
-sealed class ConsoleProgress : ITrainingCallback
+sealed class ConsoleProgress(TrainOptions o) : ITrainingCallback
 {
     readonly bool _interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
     ProgressTask? _task;
@@ -17,8 +18,8 @@ sealed class ConsoleProgress : ITrainingCallback
     public void Attach(ProgressContext ctx) => _ctx = ctx;
     public bool Interactive => _interactive;
 
-    public void OnRunStart(TrainOptions o, int startEpoch, int batches) =>
-        Line($"train: model {o.Model}, {o.Epochs} epochs, batch {o.BatchSize}, {batches} batches/epoch, {o.Optimizer} lr {o.LearningRate}, device {o.Device}, GEMM on {Frugal.Backends.Cpu.CpuBackend.GemmProvider}");
+    public void OnRunStart(int startEpoch, int epochs, int batches) =>
+        Line($"train: model {o.Model}, {epochs} epochs, batch {o.BatchSize}, {batches} batches/epoch, {Frugal.Options.EnumNames<OptimizerKind>.Name(o.Optimizer)} lr {o.LearningRate}, device {o.Device}, GEMM on {Frugal.Backends.Cpu.CpuBackend.GemmProvider}");
 
     public void OnBatchEnd(int epoch, int batch, int batches, double loss, double sps)
     {

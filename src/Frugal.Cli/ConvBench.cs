@@ -25,7 +25,7 @@ static class ConvBench
             x.RequiresGrad = cin > 1;   // the first layer's input needs no gradient, as in training
             var conv = new Conv2d(cin, cout, 3, padding: 1, bias: false, generator: g);
             Module? sampled = approx == null ? null
-                : new ApproxConv2d(conv, new ApproxSettings(Samplers.FromName(approx), keep, 1, ApproxSettings.ParseMode(mode)), new Generator(2));
+                : new ApproxConv2d(conv, new ApproxSettings(Samplers.Create(Frugal.Options.EnumNames<SamplerKind>.Parse(approx, "--approx")), keep, 1, Frugal.Options.EnumNames<ApproxMode>.Parse(mode, "--approx-mode")), new Generator(2));
             var gy = Tensor.Randn(new Shape(batch, cout, hw, hw), g);
             double macs = (double)batch * hw * hw * cout * cin * 9;
             var best = new double[4];

@@ -1,7 +1,6 @@
 using System.CommandLine;
-using System.Text.Json;
 using Frugal.Cli;
-using Frugal.Training;
+using Frugal.Runs;
 using Spectre.Console;
 
 var root = new RootCommand("frugal: train deep networks with less compute, memory and communication");
@@ -19,23 +18,20 @@ train.SetAction(parse => Cli.Run(() =>
         if (parse.GetValue(config) is { } cfg)
         {
             if (!cfg.Exists) throw new FileNotFoundException($"--config: {cfg.FullName} does not exist");
-            try
-            {
-                start = JsonSerializer.Deserialize<TrainOptions>(File.ReadAllText(cfg.FullName), RunFolder.Json)
-                    ?? throw new InvalidDataException($"--config: {cfg.FullName} is empty");
-            }
-            catch (JsonException e) { throw new InvalidDataException($"--config: {cfg.FullName}: {e.Message}", e); }
+            start = TrainOptions.FromJson(File.ReadAllText(cfg.FullName), cfg.FullName);
         }
         var options = TrainFlags.Read(parse, start).Validate();
+        bool resuming = parse.GetValue(resume);
+        if (resuming && options.Out == null) throw new ArgumentException("--resume needs --out (the run folder to continue)");
         DataInstaller.EnsureFashionMnist(options.DataDir);
-        var trainer = Trainer.FromOptions(options);
-        var progress = new ConsoleProgress();
+        var trainer = RunBuilder.Build(options);
+        var progress = new ConsoleProgress(options);
         trainer.Callbacks.Add(progress);
         if (progress.Interactive)
             AnsiConsole.Progress().AutoClear(false).HideCompleted(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(ctx => { progress.Attach(ctx); trainer.Run(parse.GetValue(resume)); });
-        else trainer.Run(parse.GetValue(resume));
+                .Start(ctx => { progress.Attach(ctx); trainer.Run(options.Epochs, resuming); });
+        else trainer.Run(options.Epochs, resuming);
         if (options.Out != null) Console.WriteLine($"run folder: {options.Out}");
     }));
 root.Subcommands.Add(train);

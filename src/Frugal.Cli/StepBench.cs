@@ -5,7 +5,9 @@ using Frugal.Nn;
 using Frugal.Ops;
 using Frugal.Optim;
 using Frugal.Tensors;
-using Frugal.Training;
+using Frugal.Methods;
+using Frugal.Options;
+using Frugal.Runs;
 
 namespace Frugal.Cli;
 
@@ -33,7 +35,7 @@ static class StepBench
         {
             _device = Device.Parse(o.Device);
             _model = ModelZoo.Build(o.Model, o.ModelOptions, o.Seed).To(_device);
-            _methods = attachMethods ? Methods.TrainingMethods.FromOptions(o) : [];
+            _methods = attachMethods ? RunBuilder.Methods(o) : [];
             foreach (var m in _methods) m.Attach(_model);
             _opt = OptimizerFactory.Create(o, _model);
             var g = new Generator(1);
@@ -48,20 +50,19 @@ static class StepBench
             // The steps form one endless epoch, so methods see the step counter the Trainer would give them.
             foreach (var m in _methods) m.OnStep(1, _batch, int.MaxValue);
             _batch++;
-            var scope = DeviceSync.Step(_device);
+            var scope = _device.BeginStep();
             long t0 = Stopwatch.GetTimestamp();
             var loss = _model.Call(_x).CrossEntropy(_y);
-            DeviceSync.Wait(_device);
+            _device.Synchronize();
             long t1 = Stopwatch.GetTimestamp();
             _opt.ZeroGrad();
             loss.Backward();
-            DeviceSync.Wait(_device);
+            _device.Synchronize();
             long t2 = Stopwatch.GetTimestamp();
             _opt.Step();
             loss = null!;
-            Backends.Cpu.BufferPool.Recycle();
-            scope?.Dispose();
-            DeviceSync.Wait(_device);
+            scope.Dispose();
+            _device.Synchronize();
             long t3 = Stopwatch.GetTimestamp();
             return (Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds, Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds,
                     Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds);
@@ -70,7 +71,6 @@ static class StepBench
 
     public static void Run(TrainOptions o, int steps, int compareRounds)
     {
-        using var pool = Backends.Cpu.BufferPool.Enable();
         Generator.ManualSeed(o.Seed);
         if (compareRounds > 0) { Compare(o, steps, compareRounds); return; }
         var stepper = new Stepper(o);
@@ -97,11 +97,11 @@ static class StepBench
             Console.WriteLine($"  {k,-34} {v.Ms / steps,8:F2} ms/step  ({v.Calls / steps} calls)");
     }
 
+    /// <summary>The methods' run-config sections, as JSON.</summary>
     static string Describe(TrainOptions o) =>
-        (o.Approx == null ? "" : $" --approx {o.Approx} --keep {o.Keep} --approx-mode {o.ApproxMode} --approx-min-k {o.ApproxMinK}" +
-            (o.ApproxLayers != null ? $" --approx-layers {o.ApproxLayers}" : "")) +
-        (o.GradPrune > 0 ? $" --grad-prune {o.GradPrune} --grad-prune-mode {o.GradPruneMode} --grad-prune-alloc {o.GradPruneAlloc}" : "") +
-        (o.GradFormat != null ? $" --grad-format {o.GradFormat} --grad-rounding {o.GradRounding} --grad-scale {o.GradScale}" : "");
+        (o.Approx == null ? "" : $" approx {OptionsJson.Write(o.Approx, indented: false)}") +
+        (o.GradPrune == null ? "" : $" grad_prune {OptionsJson.Write(o.GradPrune, indented: false)}") +
+        (o.GradFormat == null ? "" : $" grad_format {OptionsJson.Write(o.GradFormat, indented: false)}");
 
     /// <summary>Rounds of <paramref name="steps"/> steps, exact then with methods, alternating; per-round ms/step of each.</summary>
     static void Compare(TrainOptions o, int steps, int rounds)

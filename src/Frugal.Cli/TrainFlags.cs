@@ -1,17 +1,24 @@
 using System.CommandLine;
-using Frugal.Training;
+using Frugal.Methods.Approximate;
+using Frugal.Methods.Compression;
+using Frugal.Ops;
+using Frugal.Options;
+using Frugal.Runs;
 
 namespace Frugal.Cli;
 
 /// <summary>
-/// The one place where `frugal train` flags map to <see cref="TrainOptions"/>. Each flag's default is read
-/// from a default TrainOptions, so --help, JSON configs and the library always agree.
+/// The one place where `frugal train` flags map to <see cref="TrainOptions"/> keys. Each flag's default is read from a
+/// default TrainOptions (or the method's default options record), and the allowed values of a choice from its enum, so
+/// --help, JSON configs and the library always agree. The library's errors name keys; <see cref="FlagFor"/> turns a
+/// key back into the flag the user typed.
 /// </summary>
 static class TrainFlags
 {
     interface IFlag
     {
         Option Option { get; }
+        string Key { get; }
         TrainOptions Apply(ParseResult result, TrainOptions options);
     }
 
@@ -20,12 +27,14 @@ static class TrainFlags
         readonly Option<T> _option;
         readonly Func<TrainOptions, T, TrainOptions> _set;
         public Option Option => _option;
+        public string Key { get; }
 
-        public Flag(string name, string description, Func<TrainOptions, T> get, Func<TrainOptions, T, TrainOptions> set)
+        public Flag(string name, string key, string description, Func<TrainOptions, T> get, Func<TrainOptions, T, TrainOptions> set)
         {
             var def = get(new TrainOptions());
             _option = new Option<T>(name) { Description = description, DefaultValueFactory = _ => def };
             _set = set;
+            Key = key;
         }
 
         /// <summary>Only a flag given on the command line overrides the config file.</summary>
@@ -36,52 +45,89 @@ static class TrainFlags
         }
     }
 
+    /// <summary>A choice among an enum's names, parsed (and refused) under <paramref name="key"/>.</summary>
+    static Flag<string> Choice<TEnum>(string name, string key, string description, Func<TrainOptions, TEnum> get,
+        Func<TrainOptions, TEnum, TrainOptions> set) where TEnum : struct, Enum =>
+        new(name, key, $"{description}: {string.Join(", ", EnumNames<TEnum>.All)}", o => EnumNames<TEnum>.Name(get(o)),
+            (o, v) => set(o, EnumNames<TEnum>.Parse(v, key)));
+
+    // A method's own flags refine its section, so they need the flag (or config section) that switches it on.
+    static GradPruneOptions Pruning(TrainOptions o, string flag) => o.GradPrune
+        ?? throw new ArgumentException($"{flag} needs --grad-prune (or a grad_prune section in --config)");
+    static LowBitGradientsOptions LowBit(TrainOptions o, string flag) => o.GradFormat
+        ?? throw new ArgumentException($"{flag} needs --grad-format (or a grad_format section in --config)");
+    static ApproxOptions Sampling(TrainOptions o, string flag) => o.Approx
+        ?? throw new ArgumentException($"{flag} needs --approx (or an approx section in --config)");
+    static readonly GradPruneOptions PruneDefaults = new();
+    static readonly LowBitGradientsOptions LowBitDefaults = new();
+    static readonly ApproxOptions ApproxDefaults = new();
+
     static readonly IFlag[] Flags =
     [
-        new Flag<string>("--model", "Model: mlp, cnn, lenet or resnet", o => o.Model, (o, v) => o with { Model = v }),
-        new Flag<int>("--epochs", "Training epochs", o => o.Epochs, (o, v) => o with { Epochs = v }),
-        new Flag<int>("--batch-size", "Mini-batch size", o => o.BatchSize, (o, v) => o with { BatchSize = v }),
-        new Flag<string>("--optimizer", "Optimizer: sgd, adam or adamw", o => o.Optimizer, (o, v) => o with { Optimizer = v }),
-        new Flag<double>("--lr", "Learning rate", o => o.LearningRate, (o, v) => o with { LearningRate = v }),
-        new Flag<double>("--momentum", "SGD momentum", o => o.Momentum, (o, v) => o with { Momentum = v }),
-        new Flag<bool>("--nesterov", "Nesterov momentum (SGD)", o => o.Nesterov, (o, v) => o with { Nesterov = v }),
-        new Flag<double>("--weight-decay", "Weight decay (L2 for sgd/adam, decoupled for adamw)", o => o.WeightDecay, (o, v) => o with { WeightDecay = v }),
-        new Flag<string>("--schedule", "Learning-rate schedule: constant, step or cosine", o => o.Schedule, (o, v) => o with { Schedule = v }),
-        new Flag<double>("--warmup-epochs", "Linear learning-rate warm-up, in epochs", o => o.WarmupEpochs, (o, v) => o with { WarmupEpochs = v }),
-        new Flag<int>("--step-epochs", "step schedule: epochs between decays", o => o.StepEpochs, (o, v) => o with { StepEpochs = v }),
-        new Flag<double>("--step-gamma", "step schedule: decay factor", o => o.StepGamma, (o, v) => o with { StepGamma = v }),
-        new Flag<float>("--label-smoothing", "Label smoothing of the cross-entropy loss", o => o.LabelSmoothing, (o, v) => o with { LabelSmoothing = v }),
-        new Flag<double>("--clip-grad-norm", "Clip the global gradient L2 norm to this value (0 = off)", o => o.ClipGradNorm, (o, v) => o with { ClipGradNorm = v }),
-        new Flag<int>("--crop-padding", "Augmentation: random crop after zero padding by this many pixels (0 = off)", o => o.CropPadding, (o, v) => o with { CropPadding = v }),
-        new Flag<bool>("--flip", "Augmentation: random horizontal flip", o => o.HorizontalFlip, (o, v) => o with { HorizontalFlip = v }),
-        new Flag<ulong>("--seed", "Random seed (initialisation, shuffling, dropout, augmentation)", o => o.Seed, (o, v) => o with { Seed = v }),
-        new Flag<string?>("--data-dir", "Folder of MNIST-format IDX files (default: Debian's Fashion-MNIST in /usr/share/datasets/fashion-mnist)", o => o.DataDir, (o, v) => o with { DataDir = v }),
-        new Flag<int>("--train-limit", "Use only the first N training examples (0 = all)", o => o.TrainLimit, (o, v) => o with { TrainLimit = v }),
-        new Flag<int>("--test-limit", "Use only the first N test examples (0 = all)", o => o.TestLimit, (o, v) => o with { TestLimit = v }),
-        new Flag<string>("--device", "Device: cpu or cuda[:N]", o => o.Device, (o, v) => o with { Device = v }),
-        new Flag<string?>("--out", "Run folder: config.json, metrics.jsonl, TensorBoard events, checkpoints", o => o.Out, (o, v) => o with { Out = v }),
-        new Flag<int[]>("--hidden", "mlp: hidden layer widths, e.g. --hidden 1024 1024", o => o.ModelOptions.HiddenOrDefault,
+        new Flag<string>("--model", "model", "Model: mlp, cnn, lenet or resnet", o => o.Model, (o, v) => o with { Model = v }),
+        new Flag<int>("--epochs", "epochs", "Training epochs", o => o.Epochs, (o, v) => o with { Epochs = v }),
+        new Flag<int>("--batch-size", "batch_size", "Mini-batch size", o => o.BatchSize, (o, v) => o with { BatchSize = v }),
+        Choice<OptimizerKind>("--optimizer", "optimizer", "Optimizer", o => o.Optimizer, (o, v) => o with { Optimizer = v }),
+        new Flag<double>("--lr", "learning_rate", "Learning rate", o => o.LearningRate, (o, v) => o with { LearningRate = v }),
+        new Flag<double>("--momentum", "momentum", "SGD momentum", o => o.Momentum, (o, v) => o with { Momentum = v }),
+        new Flag<bool>("--nesterov", "nesterov", "Nesterov momentum (SGD)", o => o.Nesterov, (o, v) => o with { Nesterov = v }),
+        new Flag<double>("--weight-decay", "weight_decay", "Weight decay (L2 for sgd/adam, decoupled for adamw)", o => o.WeightDecay, (o, v) => o with { WeightDecay = v }),
+        Choice<ScheduleKind>("--schedule", "schedule", "Learning-rate schedule", o => o.Schedule, (o, v) => o with { Schedule = v }),
+        new Flag<double>("--warmup-epochs", "warmup_epochs", "Linear learning-rate warm-up, in epochs", o => o.WarmupEpochs, (o, v) => o with { WarmupEpochs = v }),
+        new Flag<int>("--step-epochs", "step_epochs", "step schedule: epochs between decays", o => o.StepEpochs, (o, v) => o with { StepEpochs = v }),
+        new Flag<double>("--step-gamma", "step_gamma", "step schedule: decay factor", o => o.StepGamma, (o, v) => o with { StepGamma = v }),
+        new Flag<float>("--label-smoothing", "label_smoothing", "Label smoothing of the cross-entropy loss", o => o.LabelSmoothing, (o, v) => o with { LabelSmoothing = v }),
+        new Flag<double>("--clip-grad-norm", "clip_grad_norm", "Clip the global gradient L2 norm to this value (0 = off)", o => o.ClipGradNorm, (o, v) => o with { ClipGradNorm = v }),
+        new Flag<int>("--crop-padding", "crop_padding", "Augmentation: random crop after zero padding by this many pixels (0 = off)", o => o.CropPadding, (o, v) => o with { CropPadding = v }),
+        new Flag<bool>("--flip", "horizontal_flip", "Augmentation: random horizontal flip", o => o.HorizontalFlip, (o, v) => o with { HorizontalFlip = v }),
+        new Flag<ulong>("--seed", "seed", "Random seed (initialisation, shuffling, dropout, augmentation, methods)", o => o.Seed, (o, v) => o with { Seed = v }),
+        new Flag<string?>("--data-dir", "data_dir", "Folder of MNIST-format IDX files (default: Debian's Fashion-MNIST in /usr/share/datasets/fashion-mnist)", o => o.DataDir, (o, v) => o with { DataDir = v }),
+        new Flag<int>("--train-limit", "train_limit", "Use only the first N training examples (0 = all)", o => o.TrainLimit, (o, v) => o with { TrainLimit = v }),
+        new Flag<int>("--test-limit", "test_limit", "Use only the first N test examples (0 = all)", o => o.TestLimit, (o, v) => o with { TestLimit = v }),
+        new Flag<string>("--device", "device", "Device: cpu or cuda[:N]", o => o.Device, (o, v) => o with { Device = v }),
+        new Flag<string?>("--out", "out", "Run folder: config.json, metrics.jsonl, TensorBoard events, checkpoints", o => o.Out, (o, v) => o with { Out = v }),
+        new Flag<int[]>("--hidden", "model_options.hidden", "mlp: hidden layer widths, e.g. --hidden 1024 1024", o => o.ModelOptions.HiddenOrDefault,
             (o, v) => o with { ModelOptions = o.ModelOptions with { Hidden = v } }),
-        new Flag<int>("--width", "cnn/resnet: channels of the first stage (0 = model default: cnn 32, resnet 16)", o => o.ModelOptions.Width,
+        new Flag<int>("--width", "model_options.width", "cnn/resnet: channels of the first stage (0 = model default: cnn 32, resnet 16)", o => o.ModelOptions.Width,
             (o, v) => o with { ModelOptions = o.ModelOptions with { Width = v } }),
-        new Flag<int>("--depth", "resnet: residual blocks per stage (0 = default 2)", o => o.ModelOptions.Depth,
+        new Flag<int>("--depth", "model_options.depth", "resnet: residual blocks per stage (0 = default 2)", o => o.ModelOptions.Depth,
             (o, v) => o with { ModelOptions = o.ModelOptions with { Depth = v } }),
-        new Flag<double>("--grad-prune", "Prune neural gradients of conv/linear outputs to this sparsity, e.g. 0.85 (0 = off)", o => o.GradPrune, (o, v) => o with { GradPrune = v }),
-        new Flag<string>("--grad-prune-mode", "Gradient pruning: stochastic (unbiased), deterministic (threshold) or topk", o => o.GradPruneMode, (o, v) => o with { GradPruneMode = v }),
-        new Flag<string>("--grad-prune-threshold", "Gradient pruning threshold: lognormal (paper's closed form) or empirical (solved on a sample of the gradient)", o => o.GradPruneThreshold, (o, v) => o with { GradPruneThreshold = v }),
-        new Flag<string>("--grad-prune-alloc", "Per-layer sparsity: uniform, or cosine (cosine-similarity floors, same global sparsity)", o => o.GradPruneAlloc, (o, v) => o with { GradPruneAlloc = v }),
-        new Flag<double>("--cos-floor", "cosine allocation: minimum cosine similarity of protected layers", o => o.CosFloor, (o, v) => o with { CosFloor = v }),
-        new Flag<double>("--grad-prune-max-sparsity", "cosine allocation: cap on any layer's sparsity", o => o.GradPruneMaxSparsity, (o, v) => o with { GradPruneMaxSparsity = v }),
-        new Flag<string>("--grad-prune-schedule", "Thresholds: step (re-estimated every step) or epoch (reference code: dense half epoch, then per-epoch)", o => o.GradPruneSchedule, (o, v) => o with { GradPruneSchedule = v }),
-        new Flag<string?>("--grad-format", "Low-bit FP neural gradients: fpN (exponent bits fitted), eXmY, e4m3fn (default: off)", o => o.GradFormat, (o, v) => o with { GradFormat = v }),
-        new Flag<string>("--grad-rounding", "Low-bit gradients: nearest (even) or stochastic rounding", o => o.GradRounding, (o, v) => o with { GradRounding = v }),
-        new Flag<string>("--grad-scale", "Low-bit gradients: layer (per-layer scale 2^(-mean log2|g|-3)) or global", o => o.GradScale, (o, v) => o with { GradScale = v }),
-        new Flag<string?>("--approx", "Column-row sampling in conv/linear layers: crs, bernoulli or topk (default: exact)", o => o.Approx, (o, v) => o with { Approx = v }),
-        new Flag<double>("--keep", "Column-row sampling: fraction of columns/channels kept", o => o.Keep, (o, v) => o with { Keep = v }),
-        new Flag<string>("--approx-mode", "Column-row sampling: forward, backward or hybrid", o => o.ApproxMode, (o, v) => o with { ApproxMode = v }),
-        new Flag<int>("--approx-min-k", "Column-row sampling: keep at least this many columns", o => o.ApproxMinK, (o, v) => o with { ApproxMinK = v }),
-        new Flag<string?>("--approx-layers", "Column-row sampling: layer names, comma-separated, each optionally name=keep, or all (default: all but the first and the classifier)", o => o.ApproxLayers, (o, v) => o with { ApproxLayers = v }),
-        new Flag<double>("--approx-epsilon", "Column-row sampling: mix the sampling distribution with this much uniform, as the reference code (0.1 there; 0 = optimal/water-filling)", o => o.ApproxEpsilon, (o, v) => o with { ApproxEpsilon = v }),
+
+        new Flag<double>("--grad-prune", "grad_prune.sparsity", "Prune neural gradients of conv/linear outputs to this sparsity, e.g. 0.85 (0 = off)",
+            o => o.GradPrune?.Sparsity ?? 0, (o, v) => o with { GradPrune = v == 0 ? null : (o.GradPrune ?? new()) with { Sparsity = v } }),
+        Choice<GradPruneMode>("--grad-prune-mode", "grad_prune.mode", "Gradient pruning: stochastic (unbiased), deterministic (threshold) or topk",
+            o => (o.GradPrune ?? PruneDefaults).Mode, (o, v) => o with { GradPrune = Pruning(o, "--grad-prune-mode") with { Mode = v } }),
+        Choice<GradPruneThreshold>("--grad-prune-threshold", "grad_prune.threshold", "Gradient pruning threshold: lognormal (paper's closed form) or empirical (solved on a sample of the gradient)",
+            o => (o.GradPrune ?? PruneDefaults).Threshold, (o, v) => o with { GradPrune = Pruning(o, "--grad-prune-threshold") with { Threshold = v } }),
+        Choice<GradPruneAllocation>("--grad-prune-alloc", "grad_prune.allocation", "Per-layer sparsity: uniform, or cosine (cosine-similarity floors, same global sparsity)",
+            o => (o.GradPrune ?? PruneDefaults).Allocation, (o, v) => o with { GradPrune = Pruning(o, "--grad-prune-alloc") with { Allocation = v } }),
+        new Flag<double>("--cos-floor", "grad_prune.cos_floor", "cosine allocation: minimum cosine similarity of protected layers",
+            o => (o.GradPrune ?? PruneDefaults).CosFloor, (o, v) => o with { GradPrune = Pruning(o, "--cos-floor") with { CosFloor = v } }),
+        new Flag<double>("--grad-prune-max-sparsity", "grad_prune.max_sparsity", "cosine allocation: cap on any layer's sparsity",
+            o => (o.GradPrune ?? PruneDefaults).MaxSparsity, (o, v) => o with { GradPrune = Pruning(o, "--grad-prune-max-sparsity") with { MaxSparsity = v } }),
+        Choice<GradPruneSchedule>("--grad-prune-schedule", "grad_prune.schedule", "Thresholds: step (re-estimated every step) or epoch (reference code: dense half epoch, then per-epoch)",
+            o => (o.GradPrune ?? PruneDefaults).Schedule, (o, v) => o with { GradPrune = Pruning(o, "--grad-prune-schedule") with { Schedule = v } }),
+
+        new Flag<string?>("--grad-format", "grad_format.format", "Low-bit FP neural gradients: fpN (exponent bits fitted), eXmY, e4m3fn (default: off)",
+            o => o.GradFormat?.Format, (o, v) => o with { GradFormat = v == null ? null : (o.GradFormat ?? new()) with { Format = v } }),
+        Choice<Rounding>("--grad-rounding", "grad_format.rounding", "Low-bit gradients: nearest (even) or stochastic rounding",
+            o => (o.GradFormat ?? LowBitDefaults).Rounding, (o, v) => o with { GradFormat = LowBit(o, "--grad-rounding") with { Rounding = v } }),
+        Choice<LowBitScale>("--grad-scale", "grad_format.scale", "Low-bit gradients: layer (per-layer scale 2^(-mean log2|g|-3)) or global",
+            o => (o.GradFormat ?? LowBitDefaults).Scale, (o, v) => o with { GradFormat = LowBit(o, "--grad-scale") with { Scale = v } }),
+
+        new Flag<string?>("--approx", "approx.sampler", $"Column-row sampling in conv/linear layers: {string.Join(", ", EnumNames<SamplerKind>.All)} (default: exact)",
+            o => o.Approx == null ? null : EnumNames<SamplerKind>.Name(o.Approx.Sampler),
+            (o, v) => o with { Approx = v == null ? null : (o.Approx ?? new()) with { Sampler = EnumNames<SamplerKind>.Parse(v, "approx.sampler") } }),
+        new Flag<double>("--keep", "approx.keep", "Column-row sampling: fraction of columns/channels kept",
+            o => (o.Approx ?? ApproxDefaults).Keep, (o, v) => o with { Approx = Sampling(o, "--keep") with { Keep = v } }),
+        Choice<ApproxMode>("--approx-mode", "approx.mode", "Column-row sampling: where to sample",
+            o => (o.Approx ?? ApproxDefaults).Mode, (o, v) => o with { Approx = Sampling(o, "--approx-mode") with { Mode = v } }),
+        new Flag<int>("--approx-min-k", "approx.min_k", "Column-row sampling: keep at least this many columns",
+            o => (o.Approx ?? ApproxDefaults).MinK, (o, v) => o with { Approx = Sampling(o, "--approx-min-k") with { MinK = v } }),
+        new Flag<string?>("--approx-layers", "approx.layers", "Column-row sampling: layer names, comma-separated, each optionally name=keep, or all (default: all but the first and the classifier)",
+            o => (o.Approx ?? ApproxDefaults).Layers, (o, v) => o with { Approx = Sampling(o, "--approx-layers") with { Layers = v } }),
+        new Flag<double>("--approx-epsilon", "approx.epsilon", "Column-row sampling: mix the sampling distribution with this much uniform, as the reference code (0.1 there; 0 = optimal/water-filling)",
+            o => (o.Approx ?? ApproxDefaults).Epsilon, (o, v) => o with { Approx = Sampling(o, "--approx-epsilon") with { Epsilon = v } }),
     ];
 
     public static void AddTo(Command command)
@@ -89,9 +135,14 @@ static class TrainFlags
         foreach (var f in Flags) command.Options.Add(f.Option);
     }
 
+    /// <summary>The options of <paramref name="start"/> (a config file's, or the defaults) with the given flags applied.</summary>
     public static TrainOptions Read(ParseResult result, TrainOptions start)
     {
         foreach (var f in Flags) start = f.Apply(result, start);
         return start;
     }
+
+    /// <summary>The flag that sets <paramref name="key"/> (or the section's main flag), or null.</summary>
+    public static string? FlagFor(string key) =>
+        (Flags.FirstOrDefault(f => f.Key == key) ?? Flags.FirstOrDefault(f => f.Key.StartsWith(key + ".", StringComparison.Ordinal)))?.Option.Name;
 }

@@ -4,19 +4,18 @@ using Frugal.Tensors;
 namespace Frugal.Data;
 
 /// <summary>
-/// Batches an <see cref="ImageDataset"/>: normalises to (x/255 − mean)/std, optionally augments, and
-/// shuffles with a generator seeded by (seed, epoch), so epoch e has the same order in every run and a
-/// resumed run needs no saved loader state. The next batches are prepared on a background task while
-/// the current one trains (bounded to <see cref="Prefetch"/> batches).
+/// Batches an <see cref="IDataset"/> (PyTorch's DataLoader): shuffles with a generator seeded by (seed, epoch), so
+/// epoch e has the same order in every run and a resumed run needs no saved loader state; random transforms draw from
+/// a second generator of (seed, epoch). The next batches are prepared on a background task while the current one
+/// trains (bounded to <see cref="Prefetch"/> batches).
 /// </summary>
-public sealed class DataLoader(ImageDataset data, int batchSize, bool shuffle, ulong seed = 0,
-    float mean = FashionMnist.Mean, float std = FashionMnist.Std, Augmentation? augmentation = null,
-    bool dropLast = false, Device? device = null)
+public sealed class DataLoader(IDataset data, int batchSize, bool shuffle, ulong seed = 0, bool dropLast = false, Device? device = null)
 {
-    public ImageDataset Data { get; } = data;
+    public IDataset Data { get; } = data;
     public int BatchSize { get; } = batchSize > 0 ? batchSize : throw new ArgumentException($"data loader: batch size must be positive, got {batchSize}");
     public int Prefetch { get; init; } = 2;
-    readonly Augmentation _aug = augmentation ?? Augmentation.None;
+    /// <summary>Where batches are put (the CPU unless given).</summary>
+    public Device Device { get; } = device ?? Device.Cpu;
 
     /// <summary>Batches per epoch.</summary>
     public int Count => dropLast ? Data.Count / BatchSize : (Data.Count + BatchSize - 1) / BatchSize;
@@ -43,7 +42,7 @@ public sealed class DataLoader(ImageDataset data, int batchSize, bool shuffle, u
                 for (int b = 0; b < Count; b++)
                 {
                     int start = b * BatchSize, n = Math.Min(BatchSize, Data.Count - start);
-                    var batch = Make(order.AsSpan(start, n), augRng);
+                    var batch = Data.GetBatch(order.AsSpan(start, n), Device, augRng);
                     if (b < skip) continue;
                     await channel.Writer.WriteAsync(batch, cts.Token);
                 }
@@ -70,39 +69,5 @@ public sealed class DataLoader(ImageDataset data, int batchSize, bool shuffle, u
             cts.Cancel();
             try { producer.Wait(); } catch (AggregateException) { }
         }
-    }
-
-    Batch Make(ReadOnlySpan<int> indices, Generator augRng)
-    {
-        int n = indices.Length, c = Data.Channels, h = Data.Height, w = Data.Width, size = c * h * w;
-        var x = new float[n * size];
-        var y = new int[n];
-        float scale = 1f / (255f * std), shift = -mean / std;
-        var px = Data.Pixels;
-        for (int i = 0; i < n; i++)
-        {
-            int src = indices[i] * size;
-            y[i] = Data.Labels[indices[i]];
-            var dst = x.AsSpan(i * size, size);
-            if (!_aug.Enabled)
-            {
-                for (int j = 0; j < size; j++) dst[j] = px[src + j] * scale + shift;
-                continue;
-            }
-            // Random crop of a zero-padded image: output pixel (r, q) reads input (r + dy − pad, q + dx − pad);
-            // padding pixels are 0 before normalisation, as torchvision's RandomCrop(padding) does.
-            int pad = _aug.CropPadding;
-            int dy = pad > 0 ? augRng.NextInt(2 * pad + 1) : pad, dx = pad > 0 ? augRng.NextInt(2 * pad + 1) : pad;
-            bool flip = _aug.HorizontalFlip && augRng.NextDouble() < 0.5;
-            for (int ch = 0; ch < c; ch++)
-                for (int r = 0; r < h; r++)
-                    for (int q = 0; q < w; q++)
-                    {
-                        int sr = r + dy - pad, sq = (flip ? w - 1 - q : q) + dx - pad;
-                        byte v = sr >= 0 && sr < h && sq >= 0 && sq < w ? px[src + (ch * h + sr) * w + sq] : (byte)0;
-                        dst[(ch * h + r) * w + q] = v * scale + shift;
-                    }
-        }
-        return new Batch(Tensor.FromArray(x, new Shape(n, c, h, w), device), y);
     }
 }

@@ -7,5 +7,5 @@ namespace Frugal.Models;
 /// <param name="Classes">Output classes.</param>
 public sealed record ModelOptions(int[]? Hidden = null, int Width = 0, int Depth = 0, int Classes = 10)
 {
-    public int[] HiddenOrDefault => Hidden ?? [1024, 1024];
+    [System.Text.Json.Serialization.JsonIgnore] public int[] HiddenOrDefault => Hidden ?? [1024, 1024];
 }

@@ -7,7 +7,7 @@ namespace Frugal.Ops;
 public enum Rounding
 {
     /// <summary>To the nearer neighbour, ties to the even code (IEEE default; what the reference code runs).</summary>
-    NearestEven,
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("nearest")] NearestEven,
     /// <summary>Up with probability proportional to the distance from the lower neighbour: unbiased, E[Q(x)] = x.</summary>
     Stochastic,
 }

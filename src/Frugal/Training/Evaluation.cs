@@ -8,25 +8,34 @@ namespace Frugal.Training;
 /// <summary>Mean loss and accuracy of a model over a data set, in eval mode and without a graph.</summary>
 public static class Evaluation
 {
-    public static (double Loss, double Accuracy) Run(Module model, DataLoader loader)
+    /// <summary>Mean <paramref name="loss"/> (default cross-entropy) over the examples, and the fraction whose
+    /// arg-max output is the label (NaN when the data set has no labels).</summary>
+    public static (double Loss, double Accuracy) Run(Module model, DataLoader loader, LossFunction? loss = null)
     {
+        loss ??= LossFunctions.CrossEntropy();
         bool wasTraining = model.Training;
         model.Eval();
         double lossSum = 0;
         long correct = 0, seen = 0;
+        bool labelled = true;
         using (GradMode.NoGrad())
         {
             foreach (var batch in loader.Epoch(0))
             {
-                var logits = model.Call(batch.Images);
-                lossSum += logits.CrossEntropy(batch.Labels).Item() * batch.Size;
-                var pred = logits.ArgMax(1);
-                for (int i = 0; i < pred.Length; i++) if (pred[i] == batch.Labels[i]) correct++;
+                using var step = loader.Device.BeginStep();
+                var output = model.Call(batch.Inputs);
+                lossSum += loss(output, batch).Item() * batch.Size;
+                if (batch.Labels is { } labels)
+                {
+                    var pred = output.ArgMax(1);
+                    for (int i = 0; i < pred.Length; i++) if (pred[i] == labels[i]) correct++;
+                }
+                else labelled = false;
                 seen += batch.Size;
-                Backends.Cpu.BufferPool.Recycle();
+                output = null!;
             }
         }
         model.Train(wasTraining);
-        return seen == 0 ? (double.NaN, double.NaN) : (lossSum / seen, (double)correct / seen);
+        return seen == 0 ? (double.NaN, double.NaN) : (lossSum / seen, labelled ? (double)correct / seen : double.NaN);
     }
 }

@@ -3,7 +3,8 @@ namespace Frugal.Training;
 /// <summary>Observes a run: progress display, logging, method statistics. All members are optional.</summary>
 public interface ITrainingCallback
 {
-    void OnRunStart(TrainOptions options, int startEpoch, int batchesPerEpoch) { }
+    /// <summary>Before the first epoch trained in this call (<paramref name="startEpoch"/> &gt; 1 after a resume).</summary>
+    void OnRunStart(int startEpoch, int epochs, int batchesPerEpoch) { }
     void OnBatchEnd(int epoch, int batch, int batches, double loss, double samplesPerSecond) { }
     void OnEvaluate(int epoch) { }
     void OnEpochEnd(EpochMetrics metrics) { }

@@ -21,7 +21,12 @@ public sealed class RunFolder
     public string CheckpointPath => System.IO.Path.Combine(Path, "checkpoint.safetensors");
     TensorBoardWriter? _events;
 
-    public static readonly JsonSerializerOptions Json = new() { WriteIndented = false, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    /// <summary>metrics.jsonl lines: snake_case keys; a NaN or infinite figure is written as "NaN"/"Infinity", never an error.</summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = false, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     public RunFolder(string path)
     {
@@ -31,10 +36,14 @@ public sealed class RunFolder
 
     public sealed record CheckpointState(int Epoch, ulong[] GeneratorState);
 
-    /// <summary>Writes config.json and rewrites metrics.jsonl to the given (resumed) history.</summary>
-    public void Start(TrainOptions options, IReadOnlyList<EpochMetrics> history)
+    public string ConfigPath => System.IO.Path.Combine(Path, "config.json");
+
+    /// <summary>Writes config.json: what the run was configured by (any JSON text; the CLI's is its TrainOptions).</summary>
+    public void WriteConfig(string json) => AtomicWrite(ConfigPath, json);
+
+    /// <summary>Rewrites metrics.jsonl to the given (resumed) history and opens the TensorBoard event file.</summary>
+    public void Start(IReadOnlyList<EpochMetrics> history)
     {
-        AtomicWrite(System.IO.Path.Combine(Path, "config.json"), JsonSerializer.Serialize(options, new JsonSerializerOptions(Json) { WriteIndented = true }));
         AtomicWrite(MetricsPath, string.Concat(history.Select(m => JsonSerializer.Serialize(m, Json) + "\n")));
         _events?.Dispose();
         _events = new TensorBoardWriter(Path);

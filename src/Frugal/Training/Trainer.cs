@@ -1,91 +1,89 @@
 using System.Diagnostics;
 using Frugal.Data;
-using Frugal.Models;
+using Frugal.Methods;
 using Frugal.Nn;
-using Frugal.Ops;
 using Frugal.Optim;
 using Frugal.Tensors;
 
 namespace Frugal.Training;
 
 /// <summary>
-/// The training loop: per epoch, train over shuffled batches, evaluate on the test set, write a
-/// checkpoint (atomically) and one metrics line. All randomness is a function of (seed, epoch) or lives
-/// in the checkpoint, so `--resume` after a kill reproduces the uninterrupted run's metrics exactly.
+/// The training loop, composed of parts: a model, its optimizer, training (and optionally test) data, a loss, the
+/// efficient-training methods, a run folder and callbacks. Per epoch it trains over the loader's batches, evaluates,
+/// writes a checkpoint (atomically) and one metrics line. All randomness is a function of (seed, epoch) or lives in
+/// the checkpoint (the default generator's state), so <c>Run(epochs, resume: true)</c> after a kill reproduces the
+/// uninterrupted run's metrics exactly, for any model and data set.
 /// </summary>
 public sealed class Trainer
 {
-    public TrainOptions Options { get; }
     public Module Model { get; }
     public Optimizer Optimizer { get; }
     public DataLoader TrainLoader { get; }
-    public DataLoader TestLoader { get; }
-    public List<ITrainingCallback> Callbacks { get; } = [];
-    /// <summary>The efficient-training methods the options switch on, attached to <see cref="Model"/>.</summary>
+    public DataLoader? TestLoader { get; }
+    public LossFunction Loss { get; }
+    /// <summary>The methods, attached to <see cref="Model"/> in this order by the constructor.</summary>
     public IReadOnlyList<ITrainingMethod> Methods { get; }
-    readonly RunFolder? _run;
-    readonly Device _device;
-    readonly ILrSchedule _schedule;
+    /// <summary>Where metrics, TensorBoard events and checkpoints go (null: nothing is written).</summary>
+    public RunFolder? RunFolder { get; }
+    /// <summary>The learning rate per optimisation step (null: the optimizer's own, unchanged).</summary>
+    public ILrSchedule? Schedule { get; init; }
+    /// <summary>Clip the global gradient L2 norm to this value before each step (0 = off).</summary>
+    public double ClipGradNorm { get; init; }
+    public List<ITrainingCallback> Callbacks { get; } = [];
 
-    public Trainer(TrainOptions options, ImageDataset train, ImageDataset test)
+    /// <param name="model">On the device of <paramref name="train"/>'s batches.</param>
+    /// <param name="optimizer">Over the model's parameters.</param>
+    /// <param name="train">Training batches (shuffled by the loader's seed and the epoch).</param>
+    /// <param name="test">Evaluated after every epoch (null: no evaluation; test figures are NaN).</param>
+    /// <param name="loss">The objective (default: cross-entropy on the batch's labels).</param>
+    /// <param name="methods">Attached now, in order: e.g. sampling, then pruning, then the low-bit cast.</param>
+    /// <param name="run">The run folder (null: nothing is written, and there is nothing to resume).</param>
+    public Trainer(Module model, Optimizer optimizer, DataLoader train, DataLoader? test = null, LossFunction? loss = null,
+        IEnumerable<ITrainingMethod>? methods = null, RunFolder? run = null)
     {
-        Options = options.Validate();
-        _device = Device.Parse(options.Device);
-        Generator.ManualSeed(options.Seed);
-        Model = ModelZoo.Build(options.Model, options.ModelOptions with { Classes = Math.Max(options.ModelOptions.Classes, train.Classes) }, options.Seed);
-        if (_device != Device.Cpu) Model.To(_device);
-        Methods = Frugal.Methods.TrainingMethods.FromOptions(options);
-        foreach (var method in Methods) method.Attach(Model);
-        Optimizer = OptimizerFactory.Create(options, Model);
-        var aug = new Augmentation(options.CropPadding, options.HorizontalFlip);
-        // Incomplete last batches are dropped in training, as the PyTorch reference does.
-        TrainLoader = new DataLoader(train.Take(options.TrainLimit), options.BatchSize, shuffle: true, options.Seed, augmentation: aug, dropLast: true, device: _device);
-        TestLoader = new DataLoader(test.Take(options.TestLimit), 1000, shuffle: false, device: _device);
-        if (TrainLoader.Count == 0)
-            throw new ArgumentException($"--batch-size {options.BatchSize} is larger than the {TrainLoader.Data.Count} training examples");
-        _schedule = LearningRateSchedule.Create(options, TrainLoader.Count);
-        if (options.Out != null) _run = new RunFolder(options.Out);
+        Model = model; Optimizer = optimizer; TrainLoader = train; TestLoader = test; RunFolder = run;
+        Loss = loss ?? LossFunctions.CrossEntropy();
+        if (train.Count == 0)
+            throw new ArgumentException($"trainer: the training loader makes no batch of {train.BatchSize} from {train.Data.Count} examples");
+        Methods = methods?.ToList() ?? [];
+        foreach (var method in Methods) method.Attach(model);
     }
 
-    /// <summary>Loads the data named by the options and builds a trainer.</summary>
-    public static Trainer FromOptions(TrainOptions options)
+    /// <summary>Trains to epoch <paramref name="epochs"/>; with <paramref name="resume"/>, continues after the run
+    /// folder's last checkpoint (from epoch 1 when it has none).</summary>
+    public IReadOnlyList<EpochMetrics> Run(int epochs, bool resume = false)
     {
-        var (train, test) = FashionMnist.Load(options.DataDir);
-        return new Trainer(options, train, test);
-    }
-
-    /// <summary>Trains to <see cref="TrainOptions.Epochs"/>; with <paramref name="resume"/>, continues from the run folder's checkpoint.</summary>
-    public IReadOnlyList<EpochMetrics> Run(bool resume = false)
-    {
+        if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "trainer: train at least one epoch");
         int start = 1;
         var history = new List<EpochMetrics>();
         if (resume)
         {
-            if (_run == null) throw new ArgumentException("--resume needs --out (the run folder to continue)");
-            var state = _run.LoadCheckpoint(Model, Optimizer);
-            if (state == null) Say($"resume: no checkpoint in {_run.Path}; starting from epoch 1");
+            if (RunFolder == null) throw new InvalidOperationException("trainer: resuming needs a run folder to continue from");
+            var state = RunFolder.LoadCheckpoint(Model, Optimizer);
+            if (state == null) Say($"resume: no checkpoint in {RunFolder.Path}; starting from epoch 1");
             else
             {
                 start = state.Epoch + 1;
                 Generator.Default.State = state.GeneratorState;
-                history.AddRange(_run.ReadMetrics(upToEpoch: state.Epoch));
-                Say($"resume: continuing {_run.Path} after epoch {state.Epoch}");
+                history.AddRange(RunFolder.ReadMetrics(upToEpoch: state.Epoch));
+                Say($"resume: continuing {RunFolder.Path} after epoch {state.Epoch}");
             }
         }
-        // Reuse activation and gradient buffers across steps on this thread (see BufferPool).
-        using var pool = Backends.Cpu.BufferPool.Enable();
-        _run?.Start(Options, history);
-        foreach (var cb in Callbacks) cb.OnRunStart(Options, start, TrainLoader.Count);
-        for (int epoch = start; epoch <= Options.Epochs; epoch++)
+        RunFolder?.Start(history);
+        foreach (var cb in Callbacks) cb.OnRunStart(start, epochs, TrainLoader.Count);
+        for (int epoch = start; epoch <= epochs; epoch++)
         {
             var m = TrainEpoch(epoch);
             foreach (var cb in Callbacks) cb.OnEvaluate(epoch);
-            var sw = Stopwatch.StartNew();
-            var (testLoss, testAcc) = Evaluation.Run(Model, TestLoader);
-            m = m with { TestLoss = testLoss, TestAccuracy = testAcc, EvalSeconds = sw.Elapsed.TotalSeconds };
+            if (TestLoader != null)
+            {
+                var sw = Stopwatch.StartNew();
+                var (testLoss, testAcc) = Evaluation.Run(Model, TestLoader, Loss);
+                m = m with { TestLoss = testLoss, TestAccuracy = testAcc, EvalSeconds = sw.Elapsed.TotalSeconds };
+            }
             // Checkpoint before the metrics line: a kill in between re-runs this epoch on resume.
-            _run?.SaveCheckpoint(Model, Optimizer, epoch, Generator.Default.State);
-            _run?.AppendMetrics(m);
+            RunFolder?.SaveCheckpoint(Model, Optimizer, epoch, Generator.Default.State);
+            RunFolder?.AppendMetrics(m);
             history.Add(m);
             foreach (var cb in Callbacks) cb.OnEpochEnd(m);
         }
@@ -102,25 +100,25 @@ public sealed class Trainer
         int b = 0;
         foreach (var batch in TrainLoader.Epoch(epoch))
         {
-            // On a GPU, the step's dead tensors give their device memory back to the cache when the step ends.
-            using var deviceStep = (Backends.BackendRegistry.Get(_device) as Backends.Cuda.CudaBackend)?.BeginStep();
-            Optimizer.LearningRate = _schedule.LearningRate(step++);
+            // The step's dead tensors give their memory back for the next step (CPU buffer pool, GPU cache).
+            using var deviceStep = TrainLoader.Device.BeginStep();
+            if (Schedule != null) Optimizer.LearningRate = Schedule.LearningRate(step);
+            step++;
             foreach (var method in Methods) method.OnStep(epoch, b, batches);
-            var logits = Model.Call(batch.Images);
-            var loss = logits.CrossEntropy(batch.Labels, Options.LabelSmoothing);
+            var output = Model.Call(batch.Inputs);
+            var loss = Loss(output, batch);
             Optimizer.ZeroGrad();
             loss.Backward();
-            if (Options.ClipGradNorm > 0) GradClip.ClipGradNorm(Optimizer.Parameters, Options.ClipGradNorm);
+            if (ClipGradNorm > 0) GradClip.ClipGradNorm(Optimizer.Parameters, ClipGradNorm);
             double l = loss.Item();
             if (!double.IsFinite(l))
                 throw new TrainingDivergedException($"train: loss became {l} at epoch {epoch}, batch {b + 1}; stopped" +
-                    (_run != null ? $" (the checkpoint of the last completed epoch in {_run.Path} is kept)" : "") +
-                    ". Try a lower --lr or --clip-grad-norm.");
+                    (RunFolder != null ? $" (the checkpoint of the last completed epoch in {RunFolder.Path} is kept)" : "") +
+                    ". Try a lower learning rate or gradient-norm clipping.");
             Optimizer.Step();
             // Unoptimised (tier-0) JIT code keeps locals alive to the end of the method; drop the graph
-            // explicitly so the collection in Recycle frees this step's buffers for the next step.
-            loss = logits = null!;
-            Backends.Cpu.BufferPool.Recycle();
+            // explicitly so the step scope's collection frees this step's buffers for the next step.
+            loss = output = null!;
             lossSum += l * batch.Size;
             seen += batch.Size;
             b++;
@@ -131,7 +129,8 @@ public sealed class Trainer
         foreach (var method in Methods) method.CollectEpochFigures(figures);
         return new EpochMetrics
         {
-            Epoch = epoch, TrainLoss = lossSum / seen, SamplesPerSecond = seen / secs, Seconds = secs,
+            Epoch = epoch, TrainLoss = lossSum / seen, TestLoss = double.NaN, TestAccuracy = double.NaN,
+            SamplesPerSecond = seen / secs, Seconds = secs,
             LearningRate = Optimizer.LearningRate, Extra = figures.Count > 0 ? figures : null,
         };
     }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Frugal.Data;
+using Frugal.Runs;
 using Frugal.Training;
 using Xunit.Abstractions;
 
@@ -85,7 +86,7 @@ public class PyTorchInteropTests(ITestOutputHelper output) : IDisposable
             Model = model, Epochs = 1, BatchSize = 64, TrainLimit = 1024, TestLimit = 1000, Out = _dir, Seed = 1,
             ModelOptions = model switch { "mlp" => new(Hidden: [64]), "cnn" => new(Width: 8), _ => new(Width: 8, Depth: 1) },
         };
-        var m = new Trainer(opts, train, test).Run()[0];
+        var m = Recipe.Fit(opts, train, test)[0];
         var hidden = model == "mlp" ? "64" : "8";
         var stdout = RunPython(output, RepoFile("bench/reference/eval_checkpoint.py"), model, Path.Combine(_dir, "model.safetensors"), dataDir, "1000", hidden);
         double torchAcc = double.Parse(stdout.Trim().Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);

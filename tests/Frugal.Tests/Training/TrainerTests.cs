@@ -1,5 +1,7 @@
 using Frugal.Checkpoints;
 using Frugal.Models;
+using Frugal.Options;
+using Frugal.Runs;
 using Frugal.Training;
 
 namespace Frugal.Tests.Training;
@@ -21,7 +23,7 @@ public class TrainerTests : IDisposable
     [Fact]
     public void Run_learns_and_writes_the_run_folder()
     {
-        var history = new Trainer(Small(_dir), Train, Test).Run();
+        var history = Recipe.Fit(Small(_dir), Train, Test);
         Assert.Equal(3, history.Count);
         Assert.True(history[^1].TestAccuracy > 0.95, $"accuracy {history[^1].TestAccuracy}");
         Assert.True(history[^1].TrainLoss < history[0].TrainLoss);
@@ -39,10 +41,10 @@ public class TrainerTests : IDisposable
     [Fact]
     public void Resume_after_a_kill_reproduces_the_uninterrupted_metrics()
     {
-        var full = new Trainer(Small(Path.Combine(_dir, "full")), Train, Test).Run();
+        var full = Recipe.Fit(Small(Path.Combine(_dir, "full")), Train, Test);
         var killedDir = Path.Combine(_dir, "killed");
-        new Trainer(Small(killedDir, epochs: 1), Train, Test).Run();      // "killed" after epoch 1
-        var resumed = new Trainer(Small(killedDir), Train, Test).Run(resume: true);
+        Recipe.Fit(Small(killedDir, epochs: 1), Train, Test);      // "killed" after epoch 1
+        var resumed = Recipe.Fit(Small(killedDir), Train, Test, resume: true);
         Assert.Equal(3, resumed.Count);
         for (int i = 0; i < 3; i++)
         {
@@ -64,9 +66,9 @@ public class TrainerTests : IDisposable
     [Fact]
     public void Nan_loss_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint()
     {
-        var t = new Trainer(Small(_dir), Train, Test);
+        var t = RunBuilder.Build(Small(_dir), Train, Test);
         t.Callbacks.Add(new Poison(t));
-        var ex = Assert.Throws<TrainingDivergedException>(() => t.Run());
+        var ex = Assert.Throws<TrainingDivergedException>(() => t.Run(3));
         Assert.Contains("epoch 2", ex.Message);
         Assert.Contains("NaN", ex.Message);
         var ckpt = SafeTensors.Load(Path.Combine(_dir, "checkpoint.safetensors"));
@@ -76,11 +78,40 @@ public class TrainerTests : IDisposable
     }
 
     [Fact]
-    public void Bad_options_name_the_flag()
+    public void Bad_options_name_the_key()
     {
-        Assert.Contains("--model", Assert.Throws<ArgumentException>(() => (Small(null) with { Model = "vgg" }).Validate()).Message);
-        Assert.Contains("--epochs", Assert.Throws<ArgumentException>(() => (Small(null) with { Epochs = 0 }).Validate()).Message);
-        Assert.Contains("--batch-size", Assert.Throws<ArgumentException>(() => new Trainer(Small(null) with { BatchSize = 10_000 }, Train, Test)).Message);
+        Assert.Equal("model", Assert.Throws<OptionException>(() => (Small(null) with { Model = "vgg" }).Validate()).Key);
+        Assert.Equal("epochs", Assert.Throws<OptionException>(() => (Small(null) with { Epochs = 0 }).Validate()).Key);
+        Assert.Equal("learning_rate", Assert.Throws<OptionException>(() => (Small(null) with { LearningRate = double.NaN }).Validate()).Key);
+        Assert.Equal("batch_size", Assert.Throws<OptionException>(() => RunBuilder.Build(Small(null) with { BatchSize = 10_000 }, Train, Test)).Key);
+        Assert.Equal("approx.keep", Assert.Throws<OptionException>(() => (Small(null) with { Approx = new() { Keep = 0 } }).Validate()).Key);
+        Assert.Equal("grad_format.format", Assert.Throws<OptionException>(() => (Small(null) with { GradFormat = new() { Format = "fp99" } }).Validate()).Key);
+    }
+
+    [Fact]
+    public void A_json_config_has_one_section_per_method_and_unknown_keys_are_errors_that_name_them()
+    {
+        var o = Small(null) with { GradPrune = new() { Sparsity = 0.7, Mode = Frugal.Methods.Compression.GradPruneMode.TopK } };
+        var json = o.ToJson();
+        Assert.Contains("\"grad_prune\": {", json);
+        Assert.Contains("\"mode\": \"topk\"", json);
+        Assert.Contains("\"optimizer\": \"sgd\"", json);
+        Assert.Equal(o.GradPrune, TrainOptions.FromJson(json, "c.json").GradPrune);
+        Assert.Equal(o with { ModelOptions = o.ModelOptions }, TrainOptions.FromJson(json, "c.json") with { ModelOptions = o.ModelOptions });
+        foreach (var (text, expect) in new[]
+        {
+            ("{\"lerning_rate\": 0.1}", "lerning_rate"),                       // misspelt key
+            ("{\"Epochs\": 3}", "Epochs"),                                     // wrong case
+            ("{\"grad_prune\": {\"sparsty\": 0.5}}", "sparsty"),             // unknown key inside a section
+            ("{\"grad_prune\": {\"mode\": \"random\"}}", "grad_prune.mode"),   // not a choice
+            ("{\"epochs\": \"ten\"}", "epochs"),                             // wrong type
+            ("{\"approx\": {\"keep\": 1.5}}", "approx.keep"),                // out of the method's domain
+        })
+        {
+            var e = Assert.Throws<InvalidDataException>(() => TrainOptions.FromJson(text, "run.json"));
+            Assert.StartsWith("run.json: ", e.Message);
+            Assert.Contains(expect, e.Message);
+        }
     }
 
     [Fact]
@@ -114,9 +145,9 @@ public class LearningRateScheduleTests
     {
         var o = new TrainOptions { LearningRate = 0.1, Epochs = 10 };
         Assert.Equal(0.1, LearningRateSchedule.Create(o, 100).LearningRate(999));
-        var cos = LearningRateSchedule.Create(o with { Schedule = "cosine" }, 100);
+        var cos = LearningRateSchedule.Create(o with { Schedule = ScheduleKind.Cosine }, 100);
         Assert.Equal(0.05, cos.LearningRate(500), 12);
-        var step = LearningRateSchedule.Create(o with { Schedule = "step", StepEpochs = 3, StepGamma = 0.5 }, 100);
+        var step = LearningRateSchedule.Create(o with { Schedule = ScheduleKind.Step, StepEpochs = 3, StepGamma = 0.5 }, 100);
         Assert.Equal(0.1, step.LearningRate(299), 12);
         Assert.Equal(0.05, step.LearningRate(300), 12);
         var warm = LearningRateSchedule.Create(o with { WarmupEpochs = 1 }, 100);

@@ -14,7 +14,7 @@ public static class ApproxLayerSelection
     public static IReadOnlyList<(string Name, Module Layer)> Candidates(Module model) =>
         model.NamedModules().Where(m => m.Module is Linear || m.Module is Conv2d { Groups: 1 }).ToList();
 
-    /// <summary>Layer name → keep ratio (null = the run's --keep) for <paramref name="spec"/> (null = the default set).</summary>
+    /// <summary>Layer name → keep ratio (null = the options' keep) for <paramref name="spec"/> (null = the default set).</summary>
     public static IReadOnlyList<(string Name, double? Keep)> Select(Module model, string? spec)
     {
         var all = Candidates(model).Select(c => c.Name).ToList();
@@ -27,15 +27,15 @@ public static class ApproxLayerSelection
             var parts = raw.Split('=', 2, StringSplitOptions.TrimEntries);
             string name = parts[0];
             if (!all.Contains(name))
-                throw new ArgumentException($"--approx-layers: '{name}' is not a conv/linear layer of this model (layers: {string.Join(", ", all)})");
+                throw new Frugal.Options.OptionException("layers", $"'{name}' is not a conv/linear layer of this model (layers: {string.Join(", ", all)})");
             double? keep = null;
             if (parts.Length == 2)
             {
                 if (!double.TryParse(parts[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var r) || r is <= 0 or > 1)
-                    throw new ArgumentException($"--approx-layers: keep ratio of '{name}' must be a number in (0, 1], got '{parts[1]}'");
+                    throw new Frugal.Options.OptionException("layers", $"keep ratio of '{name}' must be a number in (0, 1], got '{parts[1]}'");
                 keep = r;
             }
-            if (res.Any(e => e.Item1 == name)) throw new ArgumentException($"--approx-layers: '{name}' is listed twice");
+            if (res.Any(e => e.Item1 == name)) throw new Frugal.Options.OptionException("layers", $"'{name}' is listed twice");
             res.Add((name, keep));
         }
         return res;

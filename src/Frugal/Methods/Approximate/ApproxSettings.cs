@@ -1,3 +1,5 @@
+using Frugal.Options;
+
 namespace Frugal.Methods.Approximate;
 
 /// <summary>Where an approximate layer samples (METHODS.md §2).</summary>
@@ -25,16 +27,8 @@ public sealed record ApproxSettings
 
     public ApproxSettings(IColumnSampler sampler, double keep = 0.5, int minimalK = 10, ApproxMode mode = ApproxMode.Forward)
     {
-        if (keep is <= 0 or > 1 || double.IsNaN(keep)) throw new ArgumentException($"approx: keep must be in (0, 1], got {keep}");
-        if (minimalK < 1) throw new ArgumentException($"approx: minimal_k must be at least 1, got {minimalK}");
+        OptionException.Require(keep > 0 && keep <= 1, "keep", $"must be in (0, 1], got {keep}");
+        OptionException.Require(minimalK >= 1, "min_k", $"must be at least 1, got {minimalK}");
         Sampler = sampler; Keep = keep; MinimalK = minimalK; Mode = mode;
     }
-
-    public static ApproxMode ParseMode(string mode) => mode switch
-    {
-        "forward" => ApproxMode.Forward,
-        "backward" => ApproxMode.Backward,
-        "hybrid" => ApproxMode.Hybrid,
-        _ => throw new ArgumentException($"--approx-mode: unknown mode '{mode}' (forward, backward, hybrid)"),
-    };
 }

@@ -1,6 +1,5 @@
 using Frugal.Nn;
 using Frugal.Tensors;
-using Frugal.Training;
 
 namespace Frugal.Methods.Approximate;
 
@@ -31,8 +30,8 @@ public sealed class CrsApproximation : ITrainingMethod
         _generator = new Generator(StepSeed(seed, 0, 0));
     }
 
-    public static CrsApproximation FromOptions(TrainOptions o) => new(
-        new ApproxSettings(Samplers.FromName(o.Approx!, o.ApproxEpsilon), o.Keep, o.ApproxMinK, ApproxSettings.ParseMode(o.ApproxMode)), o.ApproxLayers, o.Seed);
+    /// <summary>The method its options describe; <paramref name="seed"/> as in the constructor.</summary>
+    public CrsApproximation(ApproxOptions options, ulong seed = 0) : this(options.Validate().Settings, options.Layers, seed) { }
 
     public void OnStep(int epoch, int batch, int batchesPerEpoch) => _generator.Reseed(StepSeed(_seed, epoch, batch));
 

@@ -1,4 +1,5 @@
-using Frugal.Training;
+using System.Text.Json.Serialization;
+using Frugal.Options;
 
 namespace Frugal.Methods.Compression;
 
@@ -10,14 +11,14 @@ public enum GradPruneMode
     /// <summary>Hard threshold exp(μ + σΦ⁻¹(s')) from the lognormal fit (biased baseline).</summary>
     Deterministic,
     /// <summary>Keep the ⌈(1 − s)·n⌉ largest magnitudes, by exact selection each step (biased baseline; no fit needed).</summary>
-    TopK,
+    [JsonStringEnumMemberName("topk")] TopK,
 }
 
 /// <summary>How a layer's sparsity target becomes a threshold (stochastic and deterministic modes).</summary>
 public enum GradPruneThreshold
 {
     /// <summary>The paper's closed form from the fitted μ, σ and zero fraction (<see cref="LogNormal"/>).</summary>
-    LogNormal,
+    [JsonStringEnumMemberName("lognormal")] LogNormal,
     /// <summary>The same sparsity equation solved on the gradient's sample (<see cref="EmpiricalThreshold"/>): hits the
     /// target whatever the distribution; not the paper's.</summary>
     Empirical,
@@ -33,76 +34,54 @@ public enum GradPruneSchedule
     Epoch,
 }
 
-/// <summary>
-/// Options of <see cref="NeuralGradientPruning"/>, with documented defaults (the CLI maps its flags here through
-/// <see cref="FromTrainOptions"/>).
-/// </summary>
-/// <param name="Sparsity">Global target sparsity of the hooked neural gradients, by element count.</param>
-/// <param name="Mode">stochastic (paper), deterministic or top-k.</param>
-/// <param name="Threshold">Closed form from the lognormal fit (paper) or solved on the sampled gradient.</param>
-/// <param name="CosineAllocation">false: every layer at <paramref name="Sparsity"/>; true: per-layer sparsity under
-/// cosine floors with the same global budget (<see cref="SparsityAllocation"/>).</param>
-/// <param name="CosFloor">Cosine floor of the protected layers (the reference uses 0.95–0.98).</param>
-/// <param name="MaxSparsity">Cap on the sparsity of unprotected layers in cosine allocation (reference: 0.9).</param>
-/// <param name="Schedule">Per step, or per epoch as the reference code.</param>
-/// <param name="TruncatedCosine">Cosine floors use the truncated-tail cosine (the reference code's variant, matches
-/// finite tensors better) instead of the thesis' plain closed form. Both are reported.</param>
-/// <param name="FitSampleSize">Entries sampled per tensor for the lognormal fit (<see cref="GradientStatistics"/>).</param>
-/// <param name="KsInterval">The KS diagnostics (which sort the sample) run on the first fit of each layer in an epoch
-/// and then every this many fits; the lognormal fit itself runs on every fit.</param>
-/// <param name="Seed">Seeds the stochastic pruning and the fit's subsample (mixed with step and layer).</param>
-public sealed record GradPruneOptions(
-    double Sparsity = 0.85,
-    GradPruneMode Mode = GradPruneMode.Stochastic,
-    GradPruneThreshold Threshold = GradPruneThreshold.LogNormal,
-    bool CosineAllocation = false,
-    double CosFloor = 0.95,
-    double MaxSparsity = 0.9,
-    GradPruneSchedule Schedule = GradPruneSchedule.Step,
-    bool TruncatedCosine = false,
-    int FitSampleSize = GradientStatistics.FitSampleSize,
-    int KsInterval = 16,
-    ulong Seed = 0)
+/// <summary>How the global sparsity budget is split between layers.</summary>
+public enum GradPruneAllocation
 {
-    public static GradPruneOptions FromTrainOptions(TrainOptions o) => new(
-        Sparsity: o.GradPrune,
-        Mode: o.GradPruneMode switch
-        {
-            "stochastic" => GradPruneMode.Stochastic,
-            "deterministic" => GradPruneMode.Deterministic,
-            "topk" => GradPruneMode.TopK,
-            _ => throw new ArgumentException($"--grad-prune-mode: unknown mode '{o.GradPruneMode}' (stochastic, deterministic, topk)"),
-        },
-        Threshold: o.GradPruneThreshold switch
-        {
-            "lognormal" => GradPruneThreshold.LogNormal,
-            "empirical" => GradPruneThreshold.Empirical,
-            _ => throw new ArgumentException($"--grad-prune-threshold: unknown threshold '{o.GradPruneThreshold}' (lognormal, empirical)"),
-        },
-        CosineAllocation: o.GradPruneAlloc switch
-        {
-            "uniform" => false,
-            "cosine" => true,
-            _ => throw new ArgumentException($"--grad-prune-alloc: unknown allocation '{o.GradPruneAlloc}' (uniform, cosine)"),
-        },
-        CosFloor: o.CosFloor,
-        MaxSparsity: o.GradPruneMaxSparsity,
-        Schedule: o.GradPruneSchedule switch
-        {
-            "step" => GradPruneSchedule.Step,
-            "epoch" => GradPruneSchedule.Epoch,
-            _ => throw new ArgumentException($"--grad-prune-schedule: unknown schedule '{o.GradPruneSchedule}' (step, epoch)"),
-        },
-        Seed: o.Seed);
+    /// <summary>Every layer at the target sparsity.</summary>
+    Uniform,
+    /// <summary>Per-layer sparsity under cosine-similarity floors with the same global budget (<see cref="SparsityAllocation"/>).</summary>
+    Cosine,
+}
 
-    /// <summary>Rejects impossible settings, naming the setting.</summary>
+/// <summary>
+/// Options of <see cref="NeuralGradientPruning"/> (../shared/METHODS.md §1), with documented defaults. In a run config
+/// they are the "grad_prune" section; validation names the keys (<see cref="OptionException"/>).
+/// </summary>
+public sealed record GradPruneOptions
+{
+    /// <summary>Global target sparsity of the hooked neural gradients, by element count, in (0, 1).</summary>
+    public double Sparsity { get; init; } = 0.85;
+    /// <summary>stochastic (the paper's, unbiased), deterministic or topk.</summary>
+    public GradPruneMode Mode { get; init; } = GradPruneMode.Stochastic;
+    /// <summary>lognormal (the paper's closed form from the fitted μ, σ) or empirical (the same sparsity equation solved
+    /// on a sample of the gradient: exact whatever the distribution).</summary>
+    public GradPruneThreshold Threshold { get; init; } = GradPruneThreshold.LogNormal;
+    /// <summary>uniform, or cosine (per-layer sparsity under cosine floors, same global budget).</summary>
+    public GradPruneAllocation Allocation { get; init; } = GradPruneAllocation.Uniform;
+    /// <summary>Cosine allocation: the cosine-similarity floor of the protected (later) layers (the reference uses 0.95–0.98).</summary>
+    public double CosFloor { get; init; } = 0.95;
+    /// <summary>Cosine allocation: no layer is pruned beyond this sparsity (reference: 0.9).</summary>
+    public double MaxSparsity { get; init; } = 0.9;
+    /// <summary>step (re-estimate every step) or epoch (the reference code: half an epoch dense, then thresholds from two
+    /// batches, frozen for the epoch).</summary>
+    public GradPruneSchedule Schedule { get; init; } = GradPruneSchedule.Step;
+    /// <summary>Cosine floors use the truncated-tail cosine (the reference code's variant, matches finite tensors
+    /// better) instead of the thesis' plain closed form. Both are reported.</summary>
+    public bool TruncatedCosine { get; init; }
+    /// <summary>Entries sampled per tensor for the lognormal fit (<see cref="GradientStatistics"/>).</summary>
+    public int FitSampleSize { get; init; } = GradientStatistics.FitSampleSize;
+    /// <summary>The KS diagnostics (which sort the sample) run on the first fit of each layer in an epoch and then
+    /// every this many fits; the lognormal fit itself runs on every fit.</summary>
+    public int KsInterval { get; init; } = 16;
+
+    /// <summary>Rejects impossible settings, naming the key.</summary>
     public GradPruneOptions Validate()
     {
-        if (!(Sparsity >= 0 && Sparsity < 1)) throw new ArgumentException($"grad_prune: sparsity must be in [0, 1), got {Sparsity}");
-        if (!(CosFloor > 0 && CosFloor <= 1)) throw new ArgumentException($"grad_prune: cosine floor must be in (0, 1], got {CosFloor}");
-        if (!(MaxSparsity > 0 && MaxSparsity < 1)) throw new ArgumentException($"grad_prune: max sparsity must be in (0, 1), got {MaxSparsity}");
-        if (FitSampleSize < 16) throw new ArgumentException($"grad_prune: fit sample size must be at least 16, got {FitSampleSize}");
-        if (KsInterval < 1) throw new ArgumentException($"grad_prune: KS interval must be at least 1, got {KsInterval}");
+        OptionException.Require(Sparsity > 0 && Sparsity < 1, "sparsity", $"must be in (0, 1), got {Sparsity}");
+        OptionException.Require(CosFloor > 0 && CosFloor <= 1, "cos_floor", $"must be in (0, 1], got {CosFloor}");
+        OptionException.Require(MaxSparsity > 0 && MaxSparsity < 1, "max_sparsity", $"must be in (0, 1), got {MaxSparsity}");
+        OptionException.Require(FitSampleSize >= 16, "fit_sample_size", $"must be at least 16, got {FitSampleSize}");
+        OptionException.Require(KsInterval >= 1, "ks_interval", $"must be at least 1, got {KsInterval}");
         return this;
     }
 }

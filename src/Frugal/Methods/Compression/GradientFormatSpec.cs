@@ -67,8 +67,8 @@ public sealed partial record GradientFormatSpec
         return new(bits, null, match.Groups[2].Success ? SpecialValues.NaNOnly : SpecialValues.InfNaN);
     }
 
-    internal static ArgumentException BadValue(string? text, string? why = null) => new(
-        $"--grad-format: '{text}' is not a gradient format{(why is null ? "" : $" ({why})")}. Expected eXmY (IEEE-like, e.g. " +
+    internal static ArgumentException BadValue(string? text, string? why = null) => new Frugal.Options.OptionException("format",
+        $"'{text}' is not a gradient format{(why is null ? "" : $" ({why})")}. Expected eXmY (IEEE-like, e.g. " +
         "e5m2, e3m2), eXmYfn (no infinity, OCP E4M3 style, e.g. e4m3fn), e5m10 (IEEE half) with X in 1..8, Y ≥ 1, " +
         $"1+X+Y ≤ 16; or fpN / fpNfn with N in {MinPerLayerBits}..{MaxPerLayerBits} (N bits, exponent bits chosen per layer).");
 

@@ -1,7 +1,6 @@
 using Frugal.Nn;
 using Frugal.Ops;
 using Frugal.Tensors;
-using Frugal.Training;
 
 namespace Frugal.Methods.Compression;
 
@@ -47,14 +46,15 @@ public sealed class LowBitGradients : ITrainingMethod
         public int ErrorCount;
     }
 
-    public LowBitGradients(GradientFormatSpec spec, Rounding rounding, bool globalScale, ulong seed)
+    /// <param name="options">Format, rounding and scale.</param>
+    /// <param name="seed">Seeds stochastic rounding (mixed with step and layer).</param>
+    public LowBitGradients(LowBitGradientsOptions options, ulong seed = 0)
     {
-        _spec = spec; _rounding = rounding; _globalScale = globalScale; _seed = seed;
+        _spec = options.Validate().Spec;
+        _rounding = options.Rounding;
+        _globalScale = options.Scale == LowBitScale.Global;
+        _seed = seed;
     }
-
-    public static LowBitGradients FromOptions(TrainOptions o) => new(
-        GradientFormatSpec.Parse(o.GradFormat!), o.GradRounding == "stochastic" ? Rounding.Stochastic : Rounding.NearestEven,
-        o.GradScale == "global", o.Seed);
 
     public void Attach(Module model)
     {

@@ -3,7 +3,6 @@ using Frugal.Backends;
 using Frugal.Nn;
 using Frugal.Ops;
 using Frugal.Tensors;
-using Frugal.Training;
 
 namespace Frugal.Methods.Compression;
 
@@ -51,10 +50,15 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     int _prunedSteps;
     bool _prunedThisStep;
 
-    public NeuralGradientPruning(GradPruneOptions options)
+    readonly ulong _seed;
+
+    /// <param name="options">What to prune and how.</param>
+    /// <param name="seed">Seeds the stochastic pruning and the fit's subsample (mixed with step and layer).</param>
+    public NeuralGradientPruning(GradPruneOptions options, ulong seed = 0)
     {
         _options = options.Validate();
-        if (options.CosineAllocation) _allocation = new SparsityAllocation(options.Sparsity, options.MaxSparsity);
+        _seed = seed;
+        if (options.Allocation == GradPruneAllocation.Cosine) _allocation = new SparsityAllocation(options.Sparsity, options.MaxSparsity);
     }
 
     public GradPruneOptions Options => _options;
@@ -72,7 +76,7 @@ public sealed class NeuralGradientPruning : ITrainingMethod
             _layers.Add(layer);
             module.RegisterForwardHook((m, y) => OnForward(layer, m, y));
         }
-        if (_layers.Count == 0) throw new ArgumentException("--grad-prune: the model has no Conv2d or Linear layer besides the classifier to prune");
+        if (_layers.Count == 0) throw new ArgumentException("grad_prune: the model has no Conv2d or Linear layer besides the classifier to prune");
     }
 
     /// <summary>Sets the step's phase: every step estimates (step schedule), or hot start / estimate / frozen (epoch schedule).</summary>
@@ -134,7 +138,7 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     {
         long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         bool ks = layer.Figures.Fits % _options.KsInterval == 0;
-        var sample = GradientStatistics.Sample(g, CounterRandom.Combine(_options.Seed, _step, 2L * layer.Index + 1), _options.FitSampleSize);
+        var sample = GradientStatistics.Sample(g, CounterRandom.Combine(_seed, _step, 2L * layer.Index + 1), _options.FitSampleSize);
         var fit = GradientStatistics.FitSample(sample, ks);
         if (Profiler.Enabled) Profiler.Add("grad_prune fit", t0);
         layer.Figures.AddFit(fit);
@@ -183,7 +187,7 @@ public sealed class NeuralGradientPruning : ITrainingMethod
         float alpha = (float)Math.Min(layer.Alpha, float.MaxValue);
         var (pruned, stats) = _options.Mode switch
         {
-            GradPruneMode.Stochastic => g.PruneStochastic(alpha, CounterRandom.Combine(_options.Seed, _step, 2L * layer.Index)),
+            GradPruneMode.Stochastic => g.PruneStochastic(alpha, CounterRandom.Combine(_seed, _step, 2L * layer.Index)),
             GradPruneMode.Deterministic => g.PruneThreshold(alpha),
             _ => g.PruneTopK((long)Math.Round((1 - layer.Target) * g.Numel)),
         };

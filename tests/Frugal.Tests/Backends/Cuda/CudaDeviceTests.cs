@@ -79,13 +79,13 @@ public class CudaDeviceTests
         try
         {
             SafeTensors.Save(path, cpu.StateDict());
-            var gpu = Frugal.Training.Checkpointing.Load(path, "cnn", device: Device.Cuda()).Eval();
+            var gpu = Frugal.Runs.Checkpointing.Load(path, "cnn", device: Device.Cuda()).Eval();
             Assert.All(gpu.Parameters(), p => Assert.Equal(Device.Cuda(), p.Device));
             var x = Tensor.Randn(new Shape(2, 1, 28, 28), new Generator(5));
             Check.Close(cpu.Call(x), gpu.Call(x.To(Device.Cuda())).To(Device.Cpu), 1e-4f, 1e-3f);
             // and back: saved from the GPU, loaded on the CPU
             SafeTensors.Save(path, gpu.StateDict());
-            var back = Frugal.Training.Checkpointing.Load(path, "cnn").Eval();
+            var back = Frugal.Runs.Checkpointing.Load(path, "cnn").Eval();
             Check.Close(cpu.Call(x), back.Call(x), 0, 0);
         }
         finally { File.Delete(path); }

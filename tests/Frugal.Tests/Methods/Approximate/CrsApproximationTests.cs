@@ -4,6 +4,7 @@ using Frugal.Nn;
 using Frugal.Ops;
 using Frugal.Tensors;
 using Frugal.Tests.Training;
+using Frugal.Runs;
 using Frugal.Training;
 
 namespace Frugal.Tests.Methods.Approximate;
@@ -25,8 +26,8 @@ public class CrsApproximationTests : IDisposable
         Assert.DoesNotContain("7", resnet);
         Assert.Equal(6, ApproxLayerSelection.Select(ModelZoo.Build("cnn"), "all").Count);
         Assert.Equal([("3", (double?)0.25), ("15", null)], ApproxLayerSelection.Select(ModelZoo.Build("cnn"), "3=0.25, 15"));
-        Assert.Contains("layers: 0, 3, 7", Assert.Throws<ArgumentException>(() => ApproxLayerSelection.Select(ModelZoo.Build("cnn"), "4")).Message);
-        Assert.Throws<ArgumentException>(() => ApproxLayerSelection.Select(ModelZoo.Build("cnn"), "3=1.5"));
+        Assert.Contains("layers: 0, 3, 7", Assert.Throws<Frugal.Options.OptionException>(() => ApproxLayerSelection.Select(ModelZoo.Build("cnn"), "4")).Message);
+        Assert.Throws<Frugal.Options.OptionException>(() => ApproxLayerSelection.Select(ModelZoo.Build("cnn"), "3=1.5"));
     }
 
     static double Step(Module model, CrsApproximation method, int n, int batch)
@@ -107,10 +108,10 @@ public class CrsApproximationTests : IDisposable
     static readonly Frugal.Data.ImageDataset Train = SyntheticImages.Make(512, 4, 1);
     static readonly Frugal.Data.ImageDataset Test = SyntheticImages.Make(200, 4, 2);
 
-    static TrainOptions Small(string? outDir, string approx, int epochs = 2) => new()
+    static TrainOptions Small(string? outDir, SamplerKind approx, int epochs = 2) => new()
     {
         Model = "mlp", ModelOptions = new ModelOptions(Hidden: [64, 64]), Epochs = epochs, BatchSize = 32,
-        LearningRate = 0.05, Seed = 3, Out = outDir, Approx = approx, Keep = 0.5, ApproxMinK = 1,
+        LearningRate = 0.05, Seed = 3, Out = outDir, Approx = new ApproxOptions { Sampler = approx, Keep = 0.5, MinK = 1 },
     };
 
     /// <summary>Through the Trainer: the flags switch the method on, metrics.jsonl carries its figures, the model still
@@ -118,7 +119,7 @@ public class CrsApproximationTests : IDisposable
     [Fact]
     public void Trainer_runs_the_method_reports_it_and_resumes_exactly()
     {
-        var full = new Trainer(Small(Path.Combine(_dir, "full"), "bernoulli"), Train, Test).Run();
+        var full = Recipe.Fit(Small(Path.Combine(_dir, "full"), SamplerKind.Bernoulli), Train, Test);
         Assert.True(full[^1].TestAccuracy > 0.9, $"accuracy {full[^1].TestAccuracy}");
         Assert.True((double)full[^1].Extra!["approx_flops_ratio"] < 0.95);
         var line = File.ReadAllLines(Path.Combine(_dir, "full", "metrics.jsonl"))[0];
@@ -126,8 +127,8 @@ public class CrsApproximationTests : IDisposable
         Assert.Contains("\"approx_layers\":{\"3\":{", line);
 
         var killed = Path.Combine(_dir, "killed");
-        new Trainer(Small(killed, "bernoulli", epochs: 1), Train, Test).Run();
-        var resumed = new Trainer(Small(killed, "bernoulli"), Train, Test).Run(resume: true);
+        Recipe.Fit(Small(killed, SamplerKind.Bernoulli, epochs: 1), Train, Test);
+        var resumed = Recipe.Fit(Small(killed, SamplerKind.Bernoulli), Train, Test, resume: true);
         Assert.Equal(full[1].TrainLoss, resumed[1].TrainLoss);
         Assert.Equal(full[1].TestAccuracy, resumed[1].TestAccuracy);
     }

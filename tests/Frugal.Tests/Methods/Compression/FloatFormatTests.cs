@@ -2,7 +2,7 @@ using Frugal.Methods.Compression;
 
 namespace Frugal.Tests.Methods.Compression;
 
-/// <summary>FloatFormat's constants, codes and parsing, and the --grad-format values (METHODS.md §1).</summary>
+/// <summary>FloatFormat's constants, codes and parsing, and the grad_format.format values (METHODS.md §1).</summary>
 public class FloatFormatTests
 {
     [Fact]
@@ -67,10 +67,10 @@ public class FloatFormatTests
     [Theory]
     [InlineData("")] [InlineData("fp8")] [InlineData("e0m3")] [InlineData("e4m0")] [InlineData("e9m2")] [InlineData("e8m7fn")]
     [InlineData("e5m11")] [InlineData("e4m3fnuz")] [InlineData("half")] [InlineData("e4 m3")]
-    public void Parse_rejects_other_strings_naming_the_flag_the_value_and_the_forms(string text)
+    public void Parse_rejects_other_strings_naming_the_key_the_value_and_the_forms(string text)
     {
-        var ex = Assert.Throws<ArgumentException>(() => FloatFormat.Parse(text));
-        Assert.Contains("--grad-format", ex.Message);
+        var ex = Assert.Throws<Frugal.Options.OptionException>(() => FloatFormat.Parse(text));
+        Assert.Equal("format", ex.Key);
         Assert.Contains($"'{text}'", ex.Message);
         Assert.Contains("e4m3fn", ex.Message);
         Assert.Contains("fpN", ex.Message);
@@ -92,8 +92,8 @@ public class FloatFormatTests
         Assert.Equal(FloatFormat.E5M2, fixedSpec.Resolve(7.0));
         foreach (var bad in new[] { "fp3", "fp9", "fp16", "fpx" })
         {
-            var ex = Assert.Throws<ArgumentException>(() => GradientFormatSpec.Parse(bad));
-            Assert.Contains("--grad-format", ex.Message);
+            var ex = Assert.Throws<Frugal.Options.OptionException>(() => GradientFormatSpec.Parse(bad));
+            Assert.Equal("format", ex.Key);
             Assert.Contains($"'{bad}'", ex.Message);
         }
     }

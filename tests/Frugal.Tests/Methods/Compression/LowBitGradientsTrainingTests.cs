@@ -2,6 +2,7 @@ using Frugal.Methods;
 using Frugal.Models;
 using Frugal.Tensors;
 using Frugal.Tests.Training;
+using Frugal.Runs;
 using Frugal.Training;
 
 namespace Frugal.Tests.Methods.Compression;
@@ -19,9 +20,9 @@ public class LowBitGradientsTrainingTests
         var options = new TrainOptions
         {
             Model = "cnn", ModelOptions = new ModelOptions(Width: 4), Epochs = 2, BatchSize = 32, TrainLimit = 128,
-            LearningRate = 0.05, Seed = 5, GradFormat = "fp6", GradRounding = "stochastic",
+            LearningRate = 0.05, Seed = 5, GradFormat = new() { Format = "fp6", Rounding = Frugal.Ops.Rounding.Stochastic },
         };
-        var trainer = new Trainer(options, SyntheticImages.Make(128, 4, 1), SyntheticImages.Make(64, 4, 2));
+        var trainer = RunBuilder.Build(options, SyntheticImages.Make(128, 4, 1), SyntheticImages.Make(64, 4, 2));
         var watched = ComputeLayers.All(trainer.Model)[1].Layer;
         var distinct = new List<int>();
         watched.RegisterForwardHook((m, y) =>
@@ -29,7 +30,7 @@ public class LowBitGradientsTrainingTests
             if (m.Training) y.RegisterHook(g => { distinct.Add(DistinctLog2Fractions(g)); return g; });
             return y;
         });
-        var history = trainer.Run();
+        var history = trainer.Run(options.Epochs);
 
         Assert.Equal(8, distinct.Count);                        // 4 steps per epoch, 2 epochs
         Assert.True(distinct[0] > 200, $"FP32 measuring step: {distinct[0]} distinct mantissas");
@@ -67,10 +68,10 @@ public class MethodCompositionTests
         var options = new TrainOptions
         {
             Model = "cnn", ModelOptions = new ModelOptions(Width: 16), Epochs = 1, BatchSize = 32, TrainLimit = 128,
-            LearningRate = 0.05, Seed = 5, Approx = "topk", Keep = 0.5, ApproxMinK = 1, GradPrune = 0.8, GradFormat = "fp8",
+            LearningRate = 0.05, Seed = 5, Approx = new() { Sampler = Frugal.Methods.Approximate.SamplerKind.TopK, Keep = 0.5, MinK = 1 },
+            GradPrune = new() { Sparsity = 0.8 }, GradFormat = new() { Format = "fp8" },
         };
-        var trainer = new Trainer(options, SyntheticImages.Make(128, 4, 1), SyntheticImages.Make(64, 4, 2));
-        var m = trainer.Run()[0].Extra!;
+        var m = Recipe.Fit(options, SyntheticImages.Make(128, 4, 1), SyntheticImages.Make(64, 4, 2))[0].Extra!;
         Assert.True(Convert.ToDouble(m["approx_flops_ratio"]) < 0.95, $"flops ratio {m["approx_flops_ratio"]}");
         Assert.True(Convert.ToDouble(m["grad_sparsity"]) > 0.5, $"grad sparsity {m["grad_sparsity"]}");
         var pruned = (IDictionary<string, object>)m["grad_layers"];

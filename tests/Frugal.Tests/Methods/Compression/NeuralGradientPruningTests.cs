@@ -8,6 +8,7 @@ using Frugal.Ops;
 using Frugal.Optim;
 using Frugal.Tensors;
 using Frugal.Tests.Training;
+using Frugal.Runs;
 using Frugal.Training;
 
 namespace Frugal.Tests.Methods.Compression;
@@ -22,12 +23,15 @@ public class NeuralGradientPruningTests : IDisposable
     static readonly ImageDataset Train = SyntheticImages.Make(384, 10, 11);
     static readonly ImageDataset Test = SyntheticImages.Make(100, 10, 12);
 
-    static TrainOptions Options(double prune, string mode = "stochastic", string alloc = "uniform", string schedule = "step",
-                                string threshold = "lognormal", int epochs = 1, string? outDir = null) => new()
+    static TrainOptions Options(double prune, GradPruneMode mode = GradPruneMode.Stochastic, GradPruneAllocation alloc = GradPruneAllocation.Uniform,
+                                GradPruneSchedule schedule = GradPruneSchedule.Step, GradPruneThreshold threshold = GradPruneThreshold.LogNormal,
+                                int epochs = 1, string? outDir = null) => new()
     {
-        Model = "cnn", ModelOptions = new ModelOptions(Width: 4), Epochs = epochs, BatchSize = 32, LearningRate = 0.05, Seed = 5,
-        GradPrune = prune, GradPruneMode = mode, GradPruneAlloc = alloc, GradPruneSchedule = schedule, GradPruneThreshold = threshold, Out = outDir,
+        Model = "cnn", ModelOptions = new ModelOptions(Width: 4), Epochs = epochs, BatchSize = 32, LearningRate = 0.05, Seed = 5, Out = outDir,
+        GradPrune = prune == 0 ? null : new GradPruneOptions { Sparsity = prune, Mode = mode, Allocation = alloc, Schedule = schedule, Threshold = threshold },
     };
+
+    static Trainer Build(TrainOptions o) => RunBuilder.Build(o, Train, Test);
 
     static Dictionary<string, Dictionary<string, double>> Layers(EpochMetrics m) =>
         ((Dictionary<string, object>)m.Extra!["grad_layers"]).ToDictionary(
@@ -52,11 +56,11 @@ public class NeuralGradientPruningTests : IDisposable
     [Fact]
     public void Training_prunes_the_hooked_gradients_and_reports_per_layer_figures()
     {
-        var t = new Trainer(Options(0.85, outDir: _dir), Train, Test);
+        var t = Build(Options(0.85, outDir: _dir));
         var method = Assert.IsType<NeuralGradientPruning>(Assert.Single(t.Methods));
         Assert.Equal(["0", "3", "7", "10", "15"], method.LayerNames);          // every conv/linear but the classifier (17)
         var seen = ZeroCounter(t.Model, method.LayerNames);
-        var m = Assert.Single(t.Run());
+        var m = Assert.Single(t.Run(1));
         // The backward GEMMs really see the pruned gradients: this fails if the method were silently off (≈ 0 zeros
         // then: the conv outputs feed BatchNorm, whose gradient has no exact zeros; see the control below).
         Assert.True(seen() > 0.8, $"zeros in the hooked gradients {seen():F3}");
@@ -82,10 +86,10 @@ public class NeuralGradientPruningTests : IDisposable
     [Fact]
     public void Control_without_pruning_the_hooked_gradients_are_dense()
     {
-        var t = new Trainer(Options(0) with { Epochs = 1, TrainLimit = 64 }, Train, Test);
+        var t = Build(Options(0) with { Epochs = 1, TrainLimit = 64 });
         Assert.Empty(t.Methods);
         var seen = ZeroCounter(t.Model, ["0", "3", "7", "10", "15"]);
-        var m = Assert.Single(t.Run());
+        var m = Assert.Single(t.Run(1));
         Assert.True(seen() < 0.3, $"zeros {seen():F3}");        // only fc1's ReLU zeros (a small layer) are exact
         Assert.Null(m.Extra);
     }
@@ -96,17 +100,17 @@ public class NeuralGradientPruningTests : IDisposable
     /// cosine allocation. The cosine allocation meets the global budget and keeps protected layers at or below it.
     /// </summary>
     [Theory]
-    [InlineData("uniform")]
-    [InlineData("cosine")]
-    public void Realised_sparsity_is_within_one_point_of_target(string alloc)
+    [InlineData(GradPruneAllocation.Uniform)]
+    [InlineData(GradPruneAllocation.Cosine)]
+    public void Realised_sparsity_is_within_one_point_of_target(GradPruneAllocation alloc)
     {
-        var t = new Trainer(Options(0.7, alloc: alloc, threshold: "empirical"), Train, Test);
-        var m = Assert.Single(t.Run());
+        var t = Build(Options(0.7, alloc: alloc, threshold: GradPruneThreshold.Empirical));
+        var m = Assert.Single(t.Run(1));
         var layers = Layers(m);
         foreach (var (name, f) in layers)
             Assert.True(Math.Abs(f["sparsity"] - f["target"]) < 0.01, $"{alloc} layer {name}: sparsity {f["sparsity"]:F4}, target {f["target"]:F4}");
         Assert.True(Math.Abs((double)m.Extra!["grad_sparsity"] - 0.7) < 0.01, $"global {m.Extra["grad_sparsity"]}");
-        if (alloc == "cosine")
+        if (alloc == GradPruneAllocation.Cosine)
         {
             // 7, 10, 15 have at most half the elements of the 28×28 convs: protected, at or below the global target, and
             // their predicted cosine (plain closed form, the default) at the allocated sparsity respects the 0.95 floor.
@@ -121,21 +125,20 @@ public class NeuralGradientPruningTests : IDisposable
     }
 
     [Theory]
-    [InlineData("deterministic")]
-    [InlineData("topk")]
-    public void Baselines_prune_to_the_target(string mode)
+    [InlineData(GradPruneMode.Deterministic)]
+    [InlineData(GradPruneMode.TopK)]
+    public void Baselines_prune_to_the_target(GradPruneMode mode)
     {
-        var t = new Trainer(Options(0.8, mode: mode, threshold: "empirical") with { TrainLimit = 128 }, Train, Test);
-        var m = Assert.Single(t.Run());
+        var t = Build(Options(0.8, mode: mode, threshold: GradPruneThreshold.Empirical) with { TrainLimit = 128 });
+        var m = Assert.Single(t.Run(1));
         foreach (var (name, f) in Layers(m))
-            Assert.True(Math.Abs(f["sparsity"] - 0.8) < (mode == "topk" ? 1e-3 : 0.01), $"{mode} layer {name}: sparsity {f["sparsity"]:F4}");
+            Assert.True(Math.Abs(f["sparsity"] - 0.8) < (mode == GradPruneMode.TopK ? 1e-3 : 0.01), $"{mode} layer {name}: sparsity {f["sparsity"]:F4}");
     }
 
     [Fact]
     public void Epoch_schedule_has_a_dense_hot_start_then_prunes_with_frozen_thresholds()
     {
-        var t = new Trainer(Options(0.8, schedule: "epoch", epochs: 2) with { TrainLimit = 256 }, Train, Test);
-        var h = t.Run();
+        var h = Build(Options(0.8, schedule: GradPruneSchedule.Epoch, epochs: 2) with { TrainLimit = 256 }).Run(2);
         // 8 batches per epoch: 4 dense, then 2 estimating + 2 frozen; epoch 2: all 8 prune.
         Assert.Equal(4, Convert.ToInt32(h[0].Extra!["grad_pruned_steps"]));
         Assert.Equal(8, Convert.ToInt32(h[1].Extra!["grad_pruned_steps"]));
@@ -147,10 +150,10 @@ public class NeuralGradientPruningTests : IDisposable
     {
         // Random streams are functions of (seed, step, layer) and every epoch re-estimates, so no pruning state needs
         // checkpointing: a run killed after epoch 1 and resumed matches the uninterrupted one exactly.
-        TrainOptions O(string dir, int epochs) => Options(0.8, schedule: "epoch", epochs: epochs, outDir: Path.Combine(_dir, dir)) with { TrainLimit = 64 };
-        var full = new Trainer(O("full", 2), Train, Test).Run();
-        new Trainer(O("killed", 1), Train, Test).Run();
-        var resumed = new Trainer(O("killed", 2), Train, Test).Run(resume: true);
+        TrainOptions O(string dir, int epochs) => Options(0.8, schedule: GradPruneSchedule.Epoch, epochs: epochs, outDir: Path.Combine(_dir, dir)) with { TrainLimit = 64 };
+        var full = Recipe.Fit(O("full", 2), Train, Test);
+        Recipe.Fit(O("killed", 1), Train, Test);
+        var resumed = Recipe.Fit(O("killed", 2), Train, Test, resume: true);
         Assert.Equal(full[1].TrainLoss, resumed[1].TrainLoss);
         Assert.Equal((double)full[1].Extra!["grad_sparsity"], (double)resumed[1].Extra!["grad_sparsity"]);
     }
@@ -159,14 +162,14 @@ public class NeuralGradientPruningTests : IDisposable
     public void Runs_only_in_training_with_grad_and_a_library_loop_without_the_trainer_works()
     {
         var model = ModelZoo.Build("cnn", new ModelOptions(Width: 4), 1);
-        var method = new NeuralGradientPruning(new GradPruneOptions(Sparsity: 0.9, Threshold: GradPruneThreshold.Empirical, KsInterval: 1));
+        var method = new NeuralGradientPruning(new GradPruneOptions { Sparsity = 0.9, Threshold = GradPruneThreshold.Empirical, KsInterval = 1 });
         method.Attach(model);
         var seen = ZeroCounter(model, method.LayerNames);
         var opt = new Sgd(model.Parameters(), 0.05);
         var batch = new DataLoader(Train, 32, shuffle: false, 1).Epoch(1).First();
         for (int step = 0; step < 2; step++)
         {
-            var loss = model.Call(batch.Images).CrossEntropy(batch.Labels);
+            var loss = model.Call(batch.Inputs).CrossEntropy(batch.Labels!);
             opt.ZeroGrad();
             loss.Backward();
             opt.Step();
@@ -176,7 +179,7 @@ public class NeuralGradientPruningTests : IDisposable
         method.CollectEpochFigures(figures);
         Assert.Equal(2, Convert.ToInt32(figures["grad_pruned_steps"]));
         model.Eval();
-        using (Frugal.Autograd.GradMode.NoGrad()) model.Call(batch.Images);        // no hook, no error
+        using (Frugal.Autograd.GradMode.NoGrad()) model.Call(batch.Inputs);        // no hook, no error
         figures.Clear();
         method.CollectEpochFigures(figures);
         Assert.Equal(0, Convert.ToInt32(figures["grad_pruned_steps"]));
@@ -186,11 +189,12 @@ public class NeuralGradientPruningTests : IDisposable
     [Fact]
     public void Factory_builds_the_method_from_the_options_and_rejects_bad_values()
     {
-        Assert.Empty(TrainingMethods.FromOptions(new TrainOptions()));
-        var m = Assert.IsType<NeuralGradientPruning>(Assert.Single(TrainingMethods.FromOptions(Options(0.5, "topk", "cosine", "epoch", "empirical"))));
-        Assert.Equal(new GradPruneOptions(0.5, GradPruneMode.TopK, GradPruneThreshold.Empirical, CosineAllocation: true, Schedule: GradPruneSchedule.Epoch, Seed: 5), m.Options);
-        Assert.Contains("--grad-prune-threshold", Assert.Throws<ArgumentException>(() => Options(0.5, threshold: "x").Validate()).Message);
-        Assert.Contains("sparsity", Assert.Throws<ArgumentException>(() => new NeuralGradientPruning(new GradPruneOptions(Sparsity: 1))).Message);
+        Assert.Empty(RunBuilder.Methods(new TrainOptions()));
+        var m = Assert.IsType<NeuralGradientPruning>(Assert.Single(RunBuilder.Methods(Options(0.5, GradPruneMode.TopK, GradPruneAllocation.Cosine, GradPruneSchedule.Epoch, GradPruneThreshold.Empirical))));
+        Assert.Equal(new GradPruneOptions { Sparsity = 0.5, Mode = GradPruneMode.TopK, Threshold = GradPruneThreshold.Empirical, Allocation = GradPruneAllocation.Cosine, Schedule = GradPruneSchedule.Epoch }, m.Options);
+        var bad = Assert.Throws<Frugal.Options.OptionException>(() => (Options(0.5) with { GradPrune = new GradPruneOptions { CosFloor = 2 } }).Validate());
+        Assert.Equal("grad_prune.cos_floor", bad.Key);
+        Assert.Contains("sparsity", Assert.Throws<Frugal.Options.OptionException>(() => new NeuralGradientPruning(new GradPruneOptions { Sparsity = 1 })).Message);
         var mlp = ModelZoo.Build("mlp", new ModelOptions(Hidden: []));
         Assert.Contains("classifier", Assert.Throws<ArgumentException>(() => new NeuralGradientPruning(new GradPruneOptions()).Attach(mlp)).Message);
     }

@@ -3,8 +3,9 @@ using Frugal.Data;
 using Frugal.Models;
 using Frugal.Nn;
 using Frugal.Tensors;
+using Frugal.Training;
 
-namespace Frugal.Training;
+namespace Frugal.Runs;
 
 /// <summary>Loading a saved model for evaluation or fine-tuning.</summary>
 public static class Checkpointing
@@ -12,7 +13,7 @@ public static class Checkpointing
     /// <summary>Builds <paramref name="model"/> and loads weights from a model.safetensors (or the model part of a checkpoint.safetensors).</summary>
     public static Module Load(string path, string model, ModelOptions? options = null, Device? device = null)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"--checkpoint: {path} does not exist");
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint: {path} does not exist");
         var file = SafeTensors.Load(path);
         var tensors = file.Tensors.Keys.Any(k => k.StartsWith("model.", StringComparison.Ordinal))
             ? RunFolder.Section(file.Tensors, "model.")
@@ -32,9 +33,9 @@ public static class Checkpointing
         var config = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "config.json");
         TrainOptions? run = null;
         if (File.Exists(config))
-            run = System.Text.Json.JsonSerializer.Deserialize<TrainOptions>(File.ReadAllText(config), RunFolder.Json);
+            run = TrainOptions.FromJson(File.ReadAllText(config), config);
         if (run != null && model != null && model != run.Model)
-            throw new ArgumentException($"--model {model}: the run's {config} says the checkpoint is a '{run.Model}'");
+            throw new Options.OptionException("model", $"'{model}' disagrees with {config}, which says the checkpoint is a '{run.Model}'");
         var m = Load(path, model ?? run?.Model ?? "cnn", run?.ModelOptions, d);
         var (_, test) = FashionMnist.Load(dataDir);
         return Evaluation.Run(m, new DataLoader(test, 1000, shuffle: false, device: d));

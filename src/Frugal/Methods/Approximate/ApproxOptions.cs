@@ -1,0 +1,50 @@
+using System.Text.Json.Serialization;
+using Frugal.Options;
+
+namespace Frugal.Methods.Approximate;
+
+/// <summary>The column sampler of an approximate layer (METHODS.md §2).</summary>
+public enum SamplerKind
+{
+    /// <summary>CRS: k draws with replacement, p ∝ ‖A:,i‖·‖Bi,:‖ (<see cref="CrsSampler"/>).</summary>
+    Crs,
+    /// <summary>Bernoulli-CRS: each column kept independently, water-filled probabilities (<see cref="BernoulliSampler"/>).</summary>
+    Bernoulli,
+    /// <summary>Top-k CRS: the k largest norm products, unscaled (<see cref="TopKSampler"/>).</summary>
+    [JsonStringEnumMemberName("topk")] TopK,
+    /// <summary>CRS with uniform probabilities (a baseline).</summary>
+    [JsonStringEnumMemberName("crs-uniform")] CrsUniform,
+}
+
+/// <summary>
+/// Options of <see cref="CrsApproximation"/> (column-row sampling in conv/linear layers, METHODS.md §2); the "approx"
+/// section of a run config.
+/// </summary>
+public sealed record ApproxOptions
+{
+    /// <summary>crs, bernoulli, topk or crs-uniform.</summary>
+    public SamplerKind Sampler { get; init; } = SamplerKind.TopK;
+    /// <summary>Fraction of columns/rows (channels) kept, k = max(min_k, ⌊keep·n⌋), in (0, 1].</summary>
+    public double Keep { get; init; } = 0.5;
+    /// <summary>forward (sample in the forward pass; all three GEMMs shrink), backward, or hybrid.</summary>
+    public ApproxMode Mode { get; init; } = ApproxMode.Forward;
+    /// <summary>Never keep fewer than this many columns/rows (the reference's minimal_k).</summary>
+    public int MinK { get; init; } = 10;
+    /// <summary>Which layers: null = every conv/linear except the first and the classifier; otherwise comma-separated
+    /// layer names (as in the state dict, e.g. "3,7.conv1"), each optionally name=keep, or "all".</summary>
+    public string? Layers { get; init; }
+    /// <summary>The reference code's ε-uniform mix (0.1 there; 0 = the paper's optimal probabilities): CRS draws from
+    /// (1 − ε)·a/Σa + ε/n; Bernoulli uses the reference's clip min(1, k·a/Σa) mixed the same way instead of water-filling.</summary>
+    public double Epsilon { get; init; }
+
+    /// <summary>Rejects impossible settings, naming the key.</summary>
+    public ApproxOptions Validate()
+    {
+        OptionException.Require(Epsilon >= 0 && Epsilon < 1, "epsilon", $"must be in [0, 1), got {Epsilon}");
+        _ = Settings;
+        return this;
+    }
+
+    /// <summary>The per-layer settings these options give (before any per-layer keep of <see cref="Layers"/>).</summary>
+    public ApproxSettings Settings => new(Samplers.Create(Sampler, Epsilon), Keep, MinK, Mode);
+}

@@ -1,0 +1,73 @@
+using Frugal.Data;
+using Frugal.Methods;
+using Frugal.Methods.Approximate;
+using Frugal.Methods.Compression;
+using Frugal.Models;
+using Frugal.Options;
+using Frugal.Tensors;
+using Frugal.Training;
+
+namespace Frugal.Runs;
+
+/// <summary>
+/// Turns a <see cref="TrainOptions"/> run config into the parts of a <see cref="Trainer"/>: the zoo model, its
+/// optimizer and schedule, the data loaders, the methods and the run folder. The CLI is this builder plus flag
+/// parsing; a program that brings its own model or data builds a Trainer from the same parts directly. The one
+/// place that maps options to methods, so a method switched on in the options can never be silently skipped.
+/// </summary>
+public static class RunBuilder
+{
+    /// <summary>The methods the options switch on, in the order they attach.</summary>
+    public static IReadOnlyList<ITrainingMethod> Methods(TrainOptions o)
+    {
+        var methods = new List<ITrainingMethod>();
+        // Layer replacements first (column-row sampling), so gradient methods hook the layers that actually run.
+        if (o.Approx != null) methods.Add(new CrsApproximation(o.Approx, o.Seed));
+        // Gradient hooks run in attach order: pruning first, then the low-bit cast of what survives.
+        if (o.GradPrune != null) methods.Add(new NeuralGradientPruning(o.GradPrune, o.Seed));
+        if (o.GradFormat != null) methods.Add(new LowBitGradients(o.GradFormat, o.Seed));
+        return methods;
+    }
+
+    /// <summary>Loads the data the options name (Fashion-MNIST or <see cref="TrainOptions.DataDir"/>) and builds the trainer.</summary>
+    public static Trainer Build(TrainOptions o)
+    {
+        var (train, test) = FashionMnist.Load(o.DataDir);
+        return Build(o, train, test);
+    }
+
+    /// <summary>
+    /// Builds the trainer for the options on the given images: seeds the default generator, builds and moves the zoo
+    /// model, attaches the methods, and writes config.json when the options name a run folder. Training images get
+    /// the options' augmentation; <see cref="TrainOptions.TrainLimit"/>/<see cref="TrainOptions.TestLimit"/> cut both.
+    /// </summary>
+    public static Trainer Build(TrainOptions o, ImageDataset train, ImageDataset test)
+    {
+        o.Validate();
+        var device = Device.Parse(o.Device);
+        Generator.ManualSeed(o.Seed);
+        int classes = Math.Max(train.Classes, test.Classes);
+        OptionException.Require(classes <= o.ModelOptions.Classes, "model_options.classes",
+            $"the data has labels up to {classes - 1} but the model has {o.ModelOptions.Classes} outputs; set classes to at least {classes}");
+        var trainSet = train.Take(o.TrainLimit) with { Augmentation = new Augmentation(o.CropPadding, o.HorizontalFlip) };
+        OptionException.Require(o.BatchSize <= trainSet.Count, "batch_size", $"{o.BatchSize} is larger than the {trainSet.Count} training examples");
+        var model = ModelZoo.Build(o.Model, o.ModelOptions, o.Seed);
+        if (device != Device.Cpu) model.To(device);
+        var methods = Methods(o);
+        var optimizer = OptimizerFactory.Create(o, model);
+        // Incomplete last batches are dropped in training, as the PyTorch reference does.
+        var trainLoader = new DataLoader(trainSet, o.BatchSize, shuffle: true, o.Seed, dropLast: true, device: device);
+        var testLoader = new DataLoader(test.Take(o.TestLimit), 1000, shuffle: false, device: device);
+        RunFolder? run = null;
+        if (o.Out != null)
+        {
+            run = new RunFolder(o.Out);
+            run.WriteConfig(o.ToJson());
+        }
+        return new Trainer(model, optimizer, trainLoader, testLoader, LossFunctions.CrossEntropy(o.LabelSmoothing), methods, run)
+        {
+            Schedule = LearningRateSchedule.Create(o, trainLoader.Count),
+            ClipGradNorm = o.ClipGradNorm,
+        };
+    }
+}
