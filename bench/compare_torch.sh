@@ -3,6 +3,7 @@
 # in one run, interleaved, same model, recipe, batch 128. PyTorch at its fastest setting on 2 cores:
 # 1 torch thread, OPENBLAS_NUM_THREADS=2 (see the script's header).
 # Usage: bench/compare_torch.sh MODEL EPOCHS [TRAIN_LIMIT] [ROUNDS]
+# BASELINE=path/to/another/frugal adds that build to every round (e.g. the previous commit's, to compare before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 model=${1:-mlp}; epochs=${2:-1}; limit=${3:-0}; rounds=${4:-1}
@@ -13,6 +14,10 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 for r in $(seq "$rounds"); do
   echo "--- round $r: frugal"
   "$frugal" train --model "$model" --epochs "$epochs" --train-limit "$limit" | grep '^epoch'
+  if [ -n "${BASELINE:-}" ]; then
+    echo "--- round $r: baseline $BASELINE"
+    "$BASELINE" train --model "$model" --epochs "$epochs" --train-limit "$limit" | grep '^epoch'
+  fi
   echo "--- round $r: pytorch"
   OPENBLAS_NUM_THREADS=2 /usr/bin/python3 "$torch_py" "$model" "$epochs" 128 1 "$limit"
 done

@@ -16,7 +16,7 @@ public static class FashionMnist
         var dir = directory ?? DefaultDirectory;
         if (!Directory.Exists(dir))
             throw new DirectoryNotFoundException(dir == DefaultDirectory
-                ? $"data: {dir} does not exist. Install Fashion-MNIST with: sudo apt-get install dataset-fashion-mnist (or pass --data-dir with MNIST-format IDX files)"
+                ? $"data: {dir} does not exist. Install Fashion-MNIST with: sudo apt-get install dataset-fashion-mnist (or give another folder of MNIST-format IDX files as data_dir)"
                 : $"data: folder {dir} does not exist (expected MNIST-format IDX files in it)");
         return (LoadSplit(dir, "train"), LoadSplit(dir, "t10k"));
     }

@@ -160,7 +160,7 @@ public static class CudaLibraries
         var shown = string.Join(", ", tried.Take(4)) + (tried.Count > 4 ? $" and {tried.Count - 4} more paths" : "");
         return lib switch
         {
-            CudaLibrary.Driver => $"cuda: no CUDA driver found (libcuda.so.1); tried {shown}. Install the NVIDIA driver, or use --device cpu",
+            CudaLibrary.Driver => $"cuda: no CUDA driver found (libcuda.so.1); tried {shown}. Install the NVIDIA driver, or use the cpu device",
             CudaLibrary.Cublas => $"cuda: cuBLAS not found (libcublas.so.13 or .12); tried {shown}. Install the CUDA toolkit or set CUDA_PATH",
             _ => $"cuda: NVRTC not found (libnvrtc.so.13 or .12); tried {shown}. Install the CUDA toolkit or set CUDA_PATH",
         };
