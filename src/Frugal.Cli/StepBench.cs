@@ -35,7 +35,7 @@ static class StepBench
         {
             _device = Device.Parse(o.Device);
             _model = ModelZoo.Build(o.Model, o.ModelOptions, o.Seed).To(_device);
-            _methods = attachMethods ? RunBuilder.Methods(o) : [];
+            _methods = attachMethods ? o.CreateMethods() : [];
             foreach (var m in _methods) m.Attach(_model);
             _opt = OptimizerFactory.Create(o, _model);
             var g = new Generator(1);

@@ -1,7 +1,4 @@
 using Frugal.Data;
-using Frugal.Methods;
-using Frugal.Methods.Approximate;
-using Frugal.Methods.Compression;
 using Frugal.Models;
 using Frugal.Options;
 using Frugal.Tensors;
@@ -12,23 +9,11 @@ namespace Frugal.Runs;
 /// <summary>
 /// Turns a <see cref="TrainOptions"/> run config into the parts of a <see cref="Trainer"/>: the zoo model, its
 /// optimizer and schedule, the data loaders, the methods and the run folder. The CLI is this builder plus flag
-/// parsing; a program that brings its own model or data builds a Trainer from the same parts directly. The one
-/// place that maps options to methods, so a method switched on in the options can never be silently skipped.
+/// parsing; a program that brings its own model or data builds a Trainer from the same parts directly. Methods come
+/// from <see cref="TrainOptions.CreateMethods"/> only, so a method switched on in the options is never skipped.
 /// </summary>
 public static class RunBuilder
 {
-    /// <summary>The methods the options switch on, in the order they attach.</summary>
-    public static IReadOnlyList<ITrainingMethod> Methods(TrainOptions o)
-    {
-        var methods = new List<ITrainingMethod>();
-        // Layer replacements first (column-row sampling), so gradient methods hook the layers that actually run.
-        if (o.Approx != null) methods.Add(new CrsApproximation(o.Approx, o.Seed));
-        // Gradient hooks run in attach order: pruning first, then the low-bit cast of what survives.
-        if (o.GradPrune != null) methods.Add(new NeuralGradientPruning(o.GradPrune, o.Seed));
-        if (o.GradFormat != null) methods.Add(new LowBitGradients(o.GradFormat, o.Seed));
-        return methods;
-    }
-
     /// <summary>Loads the data the options name (Fashion-MNIST or <see cref="TrainOptions.DataDir"/>) and builds the trainer.</summary>
     public static Trainer Build(TrainOptions o)
     {
@@ -53,7 +38,7 @@ public static class RunBuilder
         OptionException.Require(o.BatchSize <= trainSet.Count, "batch_size", $"{o.BatchSize} is larger than the {trainSet.Count} training examples");
         var model = ModelZoo.Build(o.Model, o.ModelOptions, o.Seed);
         if (device != Device.Cpu) model.To(device);
-        var methods = Methods(o);
+        var methods = o.CreateMethods();
         var optimizer = OptimizerFactory.Create(o, model);
         // Incomplete last batches are dropped in training, as the PyTorch reference does.
         var trainLoader = new DataLoader(trainSet, o.BatchSize, shuffle: true, o.Seed, dropLast: true, device: device);

@@ -1,6 +1,4 @@
 using System.Text.Json.Serialization;
-using Frugal.Methods.Approximate;
-using Frugal.Methods.Compression;
 using Frugal.Models;
 using Frugal.Options;
 
@@ -28,7 +26,7 @@ public enum ScheduleKind
 /// run configs (`--config`) deserialise into it, one section per method (null = the method is off); the CLI maps each
 /// flag to one key. Defaults reproduce the PyTorch reference recipe (../shared/bench/torch_fashion.py).
 /// </summary>
-public sealed record TrainOptions
+public sealed partial record TrainOptions
 {
     /// <summary>A model of <see cref="ModelZoo"/>: mlp, cnn, lenet or resnet.</summary>
     public string Model { get; init; } = "cnn";
@@ -66,13 +64,6 @@ public sealed record TrainOptions
     /// <summary>Run folder for config, metrics, TensorBoard events and checkpoints (null = none).</summary>
     public string? Out { get; init; }
 
-    /// <summary>Neural-gradient pruning (METHODS.md §1); null = off.</summary>
-    public GradPruneOptions? GradPrune { get; init; }
-    /// <summary>Low-bit floating-point neural gradients (METHODS.md §1); null = off.</summary>
-    public LowBitGradientsOptions? GradFormat { get; init; }
-    /// <summary>Column-row sampling in conv/linear layers (METHODS.md §2); null = exact.</summary>
-    public ApproxOptions? Approx { get; init; }
-
     /// <summary>Rejects impossible settings up front, naming the key (<see cref="OptionException"/>).</summary>
     public TrainOptions Validate()
     {
@@ -92,9 +83,7 @@ public sealed record TrainOptions
         OptionException.Require(TestLimit >= 0, "test_limit", $"must be ≥ 0 (0 = all), got {TestLimit}");
         try { Tensors.Device.Parse(Device); }
         catch (ArgumentException) { throw new OptionException("device", $"'{Device}' is not a device (cpu, cuda or cuda:N)"); }
-        if (GradPrune != null) OptionException.InSection("grad_prune", GradPrune.Validate);
-        if (GradFormat != null) OptionException.InSection("grad_format", GradFormat.Validate);
-        if (Approx != null) OptionException.InSection("approx", Approx.Validate);
+        ValidateMethods();
         return this;
     }
 

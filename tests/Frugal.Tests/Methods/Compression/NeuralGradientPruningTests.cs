@@ -189,8 +189,8 @@ public class NeuralGradientPruningTests : IDisposable
     [Fact]
     public void Factory_builds_the_method_from_the_options_and_rejects_bad_values()
     {
-        Assert.Empty(RunBuilder.Methods(new TrainOptions()));
-        var m = Assert.IsType<NeuralGradientPruning>(Assert.Single(RunBuilder.Methods(Options(0.5, GradPruneMode.TopK, GradPruneAllocation.Cosine, GradPruneSchedule.Epoch, GradPruneThreshold.Empirical))));
+        Assert.Empty(new TrainOptions().CreateMethods());
+        var m = Assert.IsType<NeuralGradientPruning>(Assert.Single(Options(0.5, GradPruneMode.TopK, GradPruneAllocation.Cosine, GradPruneSchedule.Epoch, GradPruneThreshold.Empirical).CreateMethods()));
         Assert.Equal(new GradPruneOptions { Sparsity = 0.5, Mode = GradPruneMode.TopK, Threshold = GradPruneThreshold.Empirical, Allocation = GradPruneAllocation.Cosine, Schedule = GradPruneSchedule.Epoch }, m.Options);
         var bad = Assert.Throws<Frugal.Options.OptionException>(() => (Options(0.5) with { GradPrune = new GradPruneOptions { CosFloor = 2 } }).Validate());
         Assert.Equal("grad_prune.cos_floor", bad.Key);

@@ -1,0 +1,40 @@
+using Frugal.Methods;
+using Frugal.Methods.Approximate;
+using Frugal.Methods.Compression;
+using Frugal.Options;
+
+namespace Frugal.Runs;
+
+/// <summary>
+/// The efficient-training methods of a run config: one section per method (its own options record; null = off), and
+/// the one place that turns them into methods. A new method adds its section and its line here, its flags in the CLI's
+/// TrainFlags, and nothing else outside its own folder.
+/// </summary>
+public sealed partial record TrainOptions
+{
+    /// <summary>Neural-gradient pruning (METHODS.md §1); null = off.</summary>
+    public GradPruneOptions? GradPrune { get; init; }
+    /// <summary>Low-bit floating-point neural gradients (METHODS.md §1); null = off.</summary>
+    public LowBitGradientsOptions? GradFormat { get; init; }
+    /// <summary>Column-row sampling in conv/linear layers (METHODS.md §2); null = exact.</summary>
+    public ApproxOptions? Approx { get; init; }
+
+    void ValidateMethods()
+    {
+        if (GradPrune != null) OptionException.InSection("grad_prune", GradPrune.Validate);
+        if (GradFormat != null) OptionException.InSection("grad_format", GradFormat.Validate);
+        if (Approx != null) OptionException.InSection("approx", Approx.Validate);
+    }
+
+    /// <summary>The methods the sections switch on, in the order they attach, seeded by <see cref="Seed"/>.</summary>
+    public IReadOnlyList<ITrainingMethod> CreateMethods()
+    {
+        var methods = new List<ITrainingMethod>();
+        // Layer replacements first (column-row sampling), so gradient methods hook the layers that actually run.
+        if (Approx != null) methods.Add(new CrsApproximation(Approx, Seed));
+        // Gradient hooks run in attach order: pruning first, then the low-bit cast of what survives.
+        if (GradPrune != null) methods.Add(new NeuralGradientPruning(GradPrune, Seed));
+        if (GradFormat != null) methods.Add(new LowBitGradients(GradFormat, Seed));
+        return methods;
+    }
+}
