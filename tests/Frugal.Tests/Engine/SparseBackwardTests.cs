@@ -25,7 +25,7 @@ public class SparseBackwardTests
         return new[] { x.Grad!.ToArray(), w.Grad!.ToArray(), b.Grad!.ToArray() };
     });
 
-    static float[][] ConvGrads(Device d, ConvTests.Cfg c, Tensor g, SparseBackward.Path path) => With(path, () =>
+    internal static float[][] ConvGrads(Device d, ConvTests.Cfg c, Tensor g, SparseBackward.Path path) => With(path, () =>
     {
         var x = Check.Param(d, 4, c.N, c.C, c.H, c.W); var w = Check.Param(d, 5, c.Cout, c.C, c.KH, c.KW); var b = Check.Param(d, 6, c.Cout);
         x.Conv2d(w, b, c.Stride, c.Pad, 1, c.D).Backward(g);
@@ -108,5 +108,53 @@ public class SparseBackwardTests
             return 0;
         });
         Assert.Equal(2 + Convs.Length, SparseBackward.SparseCalls - before);
+    }
+}
+
+/// <summary>Tests that allocate many megabytes at once (and so start full collections) run alone: a few tests elsewhere
+/// watch finalisers and buffer reuse (BufferPoolTests, CachingAllocatorTests), which a collection started in parallel upsets.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LargeAllocationCollection
+{
+    public const string Name = "large allocations (serial)";
+}
+
+/// <summary>The sparse-backward choice on gradients large enough that the density probe samples them.</summary>
+[Collection(LargeAllocationCollection.Name)]
+public class SparseBackwardLargeGradientTests
+{
+    /// <summary>The probe on gradients far above its sampling threshold (the cnn's largest, [128, 32, 28, 28]: 50176 blocks,
+    /// so every 24th is read): the sampled count is divided by the sample's length, not the tensor's. Binomial noise on
+    /// 131k sampled entries is ±0.2 pp.</summary>
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.3)]
+    [InlineData(0.05)]
+    public void Density_probe_of_a_large_gradient_estimates_its_non_zero_fraction(double density)
+    {
+        var g = SparseKernelTests.Pruned(Device.Cpu, 11, density, 128, 32, 28, 28);
+        Assert.True(g.Numel / Frugal.Backends.IBackend.CountBlock >= 20 * SparseBackward.ProbeBlocks);   // really sampled
+        double estimate = SparseBackward.Density(g);
+        Assert.True(Math.Abs(estimate - density) <= 0.01, $"density {density}: estimated {estimate:F4}");
+    }
+
+    /// <summary>Dense gradients large enough to be sampled (every 6th block of a conv's dY [32, 32, 28, 28], every 8th of a
+    /// linear's [1024, 1024]) keep the dense kernels: a probe that under-read them would send them to the sparse ones.</summary>
+    [Fact]
+    public void Large_dense_gradients_keep_the_dense_path()
+    {
+        var d = Device.Cpu;
+        long before = SparseBackward.SparseCalls;
+        var c = new ConvTests.Cfg(32, 16, 28, 28, 32, 3, 3, (1, 1), (1, 1));     // 16 channels, 3×3: eligible for the sparse kernel
+        var gy = SparseKernelTests.Pruned(d, 12, 1, c.N, c.Cout, c.OH, c.OW);
+        Assert.True(gy.Numel / Frugal.Backends.IBackend.CountBlock >= 4 * SparseBackward.ProbeBlocks);
+        SparseBackwardTests.ConvGrads(d, c, gy, SparseBackward.Path.Auto);
+        Assert.Equal(before, SparseBackward.SparseCalls);
+        var x = Check.Param(d, 13, 1024, 64); var w = Check.Param(d, 14, 1024, 64);
+        x.Linear(w, null).Backward(SparseKernelTests.Pruned(d, 15, 1, 1024, 1024));
+        Assert.Equal(before, SparseBackward.SparseCalls);
+        // The control: the same conv with a 5%-dense gradient of that size does take the sparse kernel.
+        SparseBackwardTests.ConvGrads(d, c, SparseKernelTests.Pruned(d, 16, 0.05, c.N, c.Cout, c.OH, c.OW), SparseBackward.Path.Auto);
+        Assert.Equal(before + 1, SparseBackward.SparseCalls);
     }
 }

@@ -111,6 +111,46 @@ public class ApproxLayerTests
         Check.Gradients(t => ac.Call(t[0]), Check.Param(Device.Cpu, 4, 2, 7, 4, 4), conv.Weight, conv.Bias!);
     }
 
+    /// <summary>
+    /// Forward sampling with a frozen choice S (channels 0, 2, 3, 5, 6 of 7, scales s = 0.5, 1, …, 2.5) computes
+    /// y[n,o,r,q] = b[o] + Σ_j s_j Σ_(u,v) W[o, S_j, u, v]·x[n, S_j, r+u−1, q+v−1], evaluated here by plain loops in double:
+    /// the scale enters once. A deterministic check beside the statistical one (unbiasedness over 300 draws); the gradient
+    /// check above holds for whatever the forward computes.
+    /// </summary>
+    [Theory]
+    [InlineData(ApproxMode.Forward)]
+    [InlineData(ApproxMode.Hybrid)]
+    public void Forward_sampling_with_sampling_frozen_convolves_the_gathered_input_with_the_scaled_gathered_kernel(ApproxMode mode)
+    {
+        const int n = 2, c = 7, cout = 5, h = 5, w = 6;
+        var conv = new Conv2d(c, cout, 3, padding: 1, generator: new Generator(3));
+        var x = Check.Param(Device.Cpu, 4, n, c, h, w);
+        var y = new ApproxConv2d(conv, FrozenSettings(mode)).Call(x).ToArray();
+        var sample = Frozen(c);
+        float[] xv = x.ToArray(), wv = conv.Weight.ToArray(), bv = conv.Bias!.ToArray();
+        var expected = new float[n * cout * h * w];
+        for (int b = 0; b < n; b++)
+            for (int o = 0; o < cout; o++)
+                for (int r = 0; r < h; r++)
+                    for (int q = 0; q < w; q++)
+                    {
+                        double sum = bv[o];
+                        for (int j = 0; j < sample.Count; j++)
+                        {
+                            int ch = sample.Indices[j];
+                            for (int u = 0; u < 3; u++)
+                                for (int v = 0; v < 3; v++)
+                                {
+                                    int sr = r + u - 1, sq = q + v - 1;
+                                    if (sr < 0 || sr >= h || sq < 0 || sq >= w) continue;
+                                    sum += sample.Scales![j] * (double)wv[((o * c + ch) * 3 + u) * 3 + v] * xv[((b * c + ch) * h + sr) * w + sq];
+                                }
+                        }
+                        expected[((b * cout + o) * h + r) * w + q] = (float)sum;
+                    }
+        Check.Close(expected, y, what: $"{mode} forward");
+    }
+
     /// <summary>Backward sampling with a frozen choice computes dX = dY[:,S]·diag(s)·W[S,:] and dW = (diag(s)·dY[B,:])ᵀ·X[B,:]:
     /// compared with those formulas evaluated by exact ops; db stays exact.</summary>
     [Fact]

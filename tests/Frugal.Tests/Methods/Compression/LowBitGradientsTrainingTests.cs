@@ -39,6 +39,9 @@ public class LowBitGradientsTrainingTests
         var fig = (Dictionary<string, object>)layers[ComputeLayers.All(trainer.Model)[1].Name];
         int m = (int)fig["m"], e = (int)fig["e"];
         Assert.Equal(5, e + m);
+        // Every layer's scale centres its measured log2 mean at −3 (the exponent itself, not only the error it leads to).
+        foreach (var (name, f) in layers.Select(p => (p.Key, (Dictionary<string, object>)p.Value)))
+            Assert.Equal(-3 - (double)f["mu2"], (double)f["scale_log2"], 1e-6);
         foreach (int step in new[] { 1, 2, 3, 5, 6, 7 })
             Assert.True(distinct[step] <= 1 << m, $"step {step}: {distinct[step]} distinct mantissas for e{e}m{m}");
         double err = (double)history[1].Extra!["grad_quant_rel_error"];
