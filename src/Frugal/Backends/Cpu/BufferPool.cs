@@ -18,9 +18,9 @@ public sealed class BufferPool
     public const int MinLength = 16 * 1024;
 
     [ThreadStatic] static BufferPool? _current;
-    // The pool step scopes of this thread share. Weakly held between steps: a thread that stops training
-    // gives the arrays back at the next full collection.
-    [ThreadStatic] static WeakReference<BufferPool>? _stepPool;
+    // The pool the step scopes of this thread share. Held strongly between steps: a weakly held pool is lost to any
+    // gen-2 collection there, and the loader's large batch arrays set those off while the trainer waits for a batch.
+    [ThreadStatic] static BufferPool? _stepPool;
 
     readonly Dictionary<int, List<(WeakReference<CpuStorage> Owner, float[] Array)>> _byLength = [];
     long _freshBytes;
@@ -43,12 +43,12 @@ public sealed class BufferPool
     }
 
     /// <summary>Pools this thread's large allocations until the scope ends, then lets the next step reuse every
-    /// buffer this step dropped (<see cref="Recycle"/>). Inside another scope it does nothing: the outer one recycles.</summary>
+    /// buffer this step dropped (<see cref="Recycle"/>). Inside another scope it does nothing: the outer one recycles.
+    /// The thread keeps the buffers of its last step for its next one.</summary>
     public static IDisposable BeginStep()
     {
         if (_current != null) return NestedStep;
-        if (_stepPool == null || !_stepPool.TryGetTarget(out var pool)) _stepPool = new(pool = new BufferPool());
-        _current = pool;
+        _current = _stepPool ??= new BufferPool();
         return new Step();
     }
 
