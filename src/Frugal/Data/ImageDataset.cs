@@ -37,15 +37,15 @@ public sealed record ImageDataset(byte[] Pixels, int[] Labels, int Channels, int
         var x = new float[n * size];
         var y = new int[n];
         float scale = 1f / (255f * Std), shift = -Mean / Std;
-        var aug = Augmentation;
+        var (aug, px, labels) = (Augmentation, Pixels, Labels);
         for (int i = 0; i < n; i++)
         {
             int src = indices[i] * size;
-            y[i] = Labels[indices[i]];
+            y[i] = labels[indices[i]];
             var dst = x.AsSpan(i * size, size);
             if (!aug.Enabled)
             {
-                for (int j = 0; j < size; j++) dst[j] = Pixels[src + j] * scale + shift;
+                for (int j = 0; j < size; j++) dst[j] = px[src + j] * scale + shift;
                 continue;
             }
             // Random crop of a zero-padded image: output pixel (r, q) reads input (r + dy − pad, q + dx − pad);
@@ -58,7 +58,7 @@ public sealed record ImageDataset(byte[] Pixels, int[] Labels, int Channels, int
                     for (int q = 0; q < w; q++)
                     {
                         int sr = r + dy - pad, sq = (flip ? w - 1 - q : q) + dx - pad;
-                        byte v = sr >= 0 && sr < h && sq >= 0 && sq < w ? Pixels[src + (ch * h + sr) * w + sq] : (byte)0;
+                        byte v = sr >= 0 && sr < h && sq >= 0 && sq < w ? px[src + (ch * h + sr) * w + sq] : (byte)0;
                         dst[(ch * h + r) * w + q] = v * scale + shift;
                     }
         }
