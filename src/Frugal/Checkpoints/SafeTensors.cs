@@ -41,8 +41,7 @@ public static class SafeTensors
     /// <summary>
     /// Writes <paramref name="tensors"/> in the given order as F32 (or I64 where <paramref name="isInt64"/>
     /// says so, e.g. BatchNorm's num_batches_tracked, which PyTorch's load_state_dict expects as int64).
-    /// The file is written to a temporary file in the same folder and moved over <paramref name="path"/>,
-    /// so a failure (or crash) leaves any previous file intact.
+    /// Written through <see cref="IO.AtomicFile"/>: a failure (or crash) leaves any previous file intact.
     /// </summary>
     public static void Save(string path, IEnumerable<(string Name, Tensor Value)> tensors,
         IReadOnlyDictionary<string, string>? metadata = null, Func<string, bool>? isInt64 = null)
@@ -64,26 +63,14 @@ public static class SafeTensors
 
         var header = Header(entries.Select(e => (e.Name, e.Int64 ? "I64" : "F32", e.Value.Shape, e.Begin, e.End)), metadata);
 
-        var full = Path.GetFullPath(path);
-        var tmp = full + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
+        IO.AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
-            {
-                Span<byte> len = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
-                file.Write(len);
-                file.Write(header);
-                foreach (var e in entries) WriteData(file, e.Value, e.Int64, e.Name, path);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
+            Span<byte> len = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+            file.Write(len);
+            file.Write(header);
+            foreach (var e in entries) WriteData(file, e.Value, e.Int64, e.Name, path);
+        });
     }
 
     /// <summary>The JSON header, space-padded so that the data buffer starts 8-byte aligned.</summary>

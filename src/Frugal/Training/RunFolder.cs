@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Frugal.Checkpoints;
+using Frugal.IO;
 using Frugal.Nn;
 using Frugal.Optim;
 using Frugal.Tensors;
@@ -10,8 +11,11 @@ namespace Frugal.Training;
 /// <summary>
 /// A run's folder: config.json, metrics.jsonl (one object per epoch), a TensorBoard event file,
 /// model.safetensors (loads into the same PyTorch model) and checkpoint.safetensors (model +
-/// optimizer + RNG state for --resume). Every file that a crash could corrupt is written to a temp
-/// file and renamed.
+/// optimizer + RNG state for --resume). Every file is written whole through <see cref="AtomicFile"/>: a kill, a full
+/// disk or a symlink planted at any of these names can neither corrupt a file nor redirect a write out of the folder.
+/// Per epoch the metrics line is written first, then model.safetensors, then the checkpoint: a kill between any two
+/// leaves a checkpoint of the previous epoch, and resuming from it re-runs the epoch and rewrites the others, so the
+/// metrics history holds every completed epoch exactly once.
 /// </summary>
 public sealed class RunFolder
 {
@@ -28,10 +32,15 @@ public sealed class RunFolder
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    readonly List<string> _lines = [];
+
+    /// <summary>Opens (creating if needed) the folder, and removes temporary files a killed run left in it.</summary>
     public RunFolder(string path)
     {
         Path = path;
+        if (File.Exists(path)) throw new IOException($"run folder: {path} is a file, not a folder; choose another path or move the file");
         Directory.CreateDirectory(path);
+        AtomicFile.RemoveLeftovers(path);
     }
 
     public sealed record CheckpointState(int Epoch, ulong[] GeneratorState);
@@ -39,19 +48,25 @@ public sealed class RunFolder
     public string ConfigPath => System.IO.Path.Combine(Path, "config.json");
 
     /// <summary>Writes config.json: what the run was configured by (any JSON text; the CLI's is its TrainOptions).</summary>
-    public void WriteConfig(string json) => AtomicWrite(ConfigPath, json);
+    public void WriteConfig(string json) => AtomicFile.WriteAllText(ConfigPath, json);
 
     /// <summary>Rewrites metrics.jsonl to the given (resumed) history and opens the TensorBoard event file.</summary>
     public void Start(IReadOnlyList<EpochMetrics> history)
     {
-        AtomicWrite(MetricsPath, string.Concat(history.Select(m => JsonSerializer.Serialize(m, Json) + "\n")));
+        _lines.Clear();
+        _lines.AddRange(history.Select(Line));
+        AtomicFile.WriteAllText(MetricsPath, string.Concat(_lines));
         _events?.Dispose();
         _events = new TensorBoardWriter(Path);
     }
 
+    static string Line(EpochMetrics m) => JsonSerializer.Serialize(m, Json) + "\n";
+
+    /// <summary>Adds the epoch's line. The file is rewritten whole (it is small), so no kill can leave half a line.</summary>
     public void AppendMetrics(EpochMetrics m)
     {
-        File.AppendAllText(MetricsPath, JsonSerializer.Serialize(m, Json) + "\n");
+        _lines.Add(Line(m));
+        AtomicFile.WriteAllText(MetricsPath, string.Concat(_lines));
         if (_events == null) return;
         _events.AddScalar("loss/train", (float)m.TrainLoss, m.Epoch);
         _events.AddScalar("loss/test", (float)m.TestLoss, m.Epoch);
@@ -64,18 +79,25 @@ public sealed class RunFolder
         _events.Flush();
     }
 
+    /// <summary>The recorded epochs up to <paramref name="upToEpoch"/>, each once (the last record of an epoch wins).
+    /// A torn last line is the interrupted epoch's and is dropped; any other unreadable line is an error naming it.</summary>
     public IReadOnlyList<EpochMetrics> ReadMetrics(int upToEpoch)
     {
         if (!File.Exists(MetricsPath)) return [];
-        var res = new List<EpochMetrics>();
-        foreach (var line in File.ReadLines(MetricsPath))
+        var lines = File.ReadAllLines(MetricsPath);
+        int last = Array.FindLastIndex(lines, l => !string.IsNullOrWhiteSpace(l));
+        var byEpoch = new SortedDictionary<int, EpochMetrics>();
+        for (int i = 0; i <= last; i++)
         {
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            var m = JsonSerializer.Deserialize<EpochMetrics>(line, Json)
-                ?? throw new InvalidDataException($"{MetricsPath}: unreadable line '{line}'");
-            if (m.Epoch <= upToEpoch) res.Add(m);
+            if (string.IsNullOrWhiteSpace(lines[i])) continue;
+            EpochMetrics? m;
+            try { m = JsonSerializer.Deserialize<EpochMetrics>(lines[i], Json); }
+            catch (JsonException) when (i == last) { continue; }
+            catch (JsonException e) { throw new InvalidDataException($"{MetricsPath}: line {i + 1} is not a metrics record ({e.Message.Split(". Path")[0]}); repair or delete that line", e); }
+            if (m == null || m.Epoch < 1) throw new InvalidDataException($"{MetricsPath}: line {i + 1} has no epoch; repair or delete that line");
+            if (m.Epoch <= upToEpoch) byEpoch[m.Epoch] = m;
         }
-        return res;
+        return byEpoch.Values.ToList();
     }
 
     /// <summary>BatchNorm's counter is an int64 in PyTorch; store it so load_state_dict accepts the file.</summary>
@@ -91,9 +113,13 @@ public sealed class RunFolder
             ["generator"] = string.Join(",", generatorState),
             ["format"] = "frugal-checkpoint-1",
         };
+        SaveModel(model, epoch);
         SafeTensors.Save(CheckpointPath, tensors, meta, IsInt64);
-        SafeTensors.Save(ModelPath, model.StateDict(), new Dictionary<string, string> { ["epoch"] = meta["epoch"] }, IsInt64);
     }
+
+    /// <summary>Writes model.safetensors (the model alone, loadable by PyTorch) as of <paramref name="epoch"/>.</summary>
+    public void SaveModel(Module model, int epoch) =>
+        SafeTensors.Save(ModelPath, model.StateDict(), new Dictionary<string, string> { ["epoch"] = epoch.ToString(CultureInfo.InvariantCulture) }, IsInt64);
 
     public CheckpointState? LoadCheckpoint(Module model, Optimizer optimizer)
     {
@@ -110,11 +136,4 @@ public sealed class RunFolder
     /// <summary>The tensors whose keys start with <paramref name="prefix"/>, keyed without it.</summary>
     internal static Dictionary<string, Tensor> Section(IReadOnlyDictionary<string, Tensor> all, string prefix) =>
         all.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => p.Key[prefix.Length..], p => p.Value);
-
-    static void AtomicWrite(string path, string text)
-    {
-        var tmp = path + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
-    }
 }

@@ -66,6 +66,8 @@ public sealed class Trainer
                 start = state.Epoch + 1;
                 Generator.Default.State = state.GeneratorState;
                 history.AddRange(RunFolder.ReadMetrics(upToEpoch: state.Epoch));
+                // A kill between model.safetensors and the checkpoint leaves the model a step ahead: match them.
+                RunFolder.SaveModel(Model, state.Epoch);
                 Say($"resume: continuing {RunFolder.Path} after epoch {state.Epoch}");
             }
         }
@@ -81,9 +83,11 @@ public sealed class Trainer
                 var (testLoss, testAcc) = Evaluation.Run(Model, TestLoader, Loss);
                 m = m with { TestLoss = testLoss, TestAccuracy = testAcc, EvalSeconds = sw.Elapsed.TotalSeconds };
             }
-            // Checkpoint before the metrics line: a kill in between re-runs this epoch on resume.
-            RunFolder?.SaveCheckpoint(Model, Optimizer, epoch, Generator.Default.State);
+            StopIfDiverged(epoch, m);
+            // The metrics line first, the checkpoint last: a kill in between resumes from the previous epoch's
+            // checkpoint, which re-runs this epoch and replaces its line (RunFolder).
             RunFolder?.AppendMetrics(m);
+            RunFolder?.SaveCheckpoint(Model, Optimizer, epoch, Generator.Default.State);
             history.Add(m);
             foreach (var cb in Callbacks) cb.OnEpochEnd(m);
         }
@@ -111,10 +115,7 @@ public sealed class Trainer
             loss.Backward();
             if (ClipGradNorm > 0) GradClip.ClipGradNorm(Optimizer.Parameters, ClipGradNorm);
             double l = loss.Item();
-            if (!double.IsFinite(l))
-                throw new TrainingDivergedException($"train: loss became {l} at epoch {epoch}, batch {b + 1}; stopped" +
-                    (RunFolder != null ? $" (the checkpoint of the last completed epoch in {RunFolder.Path} is kept)" : "") +
-                    ". Try a lower learning rate or gradient-norm clipping.");
+            if (!double.IsFinite(l)) throw Diverged($"loss became {l} at epoch {epoch}, batch {b + 1}");
             Optimizer.Step();
             // Unoptimised (tier-0) JIT code keeps locals alive to the end of the method; drop the graph
             // explicitly so the step scope's collection frees this step's buffers for the next step.
@@ -134,6 +135,26 @@ public sealed class Trainer
             LearningRate = Optimizer.LearningRate, Extra = figures.Count > 0 ? figures : null,
         };
     }
+
+    /// <summary>A finished epoch whose test loss or weights are not finite must not overwrite the last good checkpoint.</summary>
+    void StopIfDiverged(int epoch, EpochMetrics m)
+    {
+        if (TestLoader is { Data.Count: > 0 } && !double.IsFinite(m.TestLoss))
+            throw Diverged($"epoch {epoch} ended with test loss {m.TestLoss}");
+        foreach (var (name, t) in Model.StateDict())
+            if (!AllFinite(t)) throw Diverged($"epoch {epoch} ended with non-finite values in '{name}'");
+    }
+
+    static bool AllFinite(Tensor t)
+    {
+        var host = t.Storage.HostArray is { } a ? a.AsSpan(t.Offset, t.Numel) : t.ToArray();
+        foreach (var v in host) if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
+    TrainingDivergedException Diverged(string what) => new($"train: {what}; stopped" +
+        (RunFolder != null ? $" (the checkpoint of the last completed epoch in {RunFolder.Path} is kept)" : "") +
+        ". Try a lower learning rate or gradient-norm clipping.");
 
     void Say(string message)
     {
