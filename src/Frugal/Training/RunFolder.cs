@@ -17,7 +17,7 @@ namespace Frugal.Training;
 /// leaves a checkpoint of the previous epoch, and resuming from it re-runs the epoch and rewrites the others, so the
 /// metrics history holds every completed epoch exactly once.
 /// </summary>
-public sealed class RunFolder
+public sealed class RunFolder : IDisposable
 {
     public string Path { get; }
     public string MetricsPath => System.IO.Path.Combine(Path, "metrics.jsonl");
@@ -58,6 +58,13 @@ public sealed class RunFolder
         AtomicFile.WriteAllText(MetricsPath, string.Concat(_lines));
         _events?.Dispose();
         _events = new TensorBoardWriter(Path);
+    }
+
+    /// <summary>Closes the TensorBoard event file (a later <see cref="Start"/> opens a new one).</summary>
+    public void Dispose()
+    {
+        _events?.Dispose();
+        _events = null;
     }
 
     static string Line(EpochMetrics m) => JsonSerializer.Serialize(m, Json) + "\n";

@@ -72,26 +72,33 @@ public sealed class Trainer
             }
         }
         RunFolder?.Start(history);
-        foreach (var cb in Callbacks) cb.OnRunStart(start, epochs, TrainLoader.Count);
-        for (int epoch = start; epoch <= epochs; epoch++)
+        try
         {
-            var m = TrainEpoch(epoch);
-            foreach (var cb in Callbacks) cb.OnEvaluate(epoch);
-            if (TestLoader != null)
-            {
-                var sw = Stopwatch.StartNew();
-                var (testLoss, testAcc) = Evaluation.Run(Model, TestLoader, Loss);
-                m = m with { TestLoss = testLoss, TestAccuracy = testAcc, EvalSeconds = sw.Elapsed.TotalSeconds };
-            }
-            StopIfDiverged(epoch, m);
-            // The metrics line first, the checkpoint last: a kill in between resumes from the previous epoch's
-            // checkpoint, which re-runs this epoch and replaces its line (RunFolder).
-            RunFolder?.AppendMetrics(m);
-            RunFolder?.SaveCheckpoint(Model, Optimizer, epoch, Generator.Default.State);
-            history.Add(m);
-            foreach (var cb in Callbacks) cb.OnEpochEnd(m);
+            foreach (var cb in Callbacks) cb.OnRunStart(start, epochs, TrainLoader.Count);
+            for (int epoch = start; epoch <= epochs; epoch++) RunEpoch(epoch, history);
         }
+        finally { RunFolder?.Dispose(); }
         return history;
+    }
+
+    /// <summary>Trains, evaluates, checks and records one epoch.</summary>
+    void RunEpoch(int epoch, List<EpochMetrics> history)
+    {
+        var m = TrainEpoch(epoch);
+        foreach (var cb in Callbacks) cb.OnEvaluate(epoch);
+        if (TestLoader != null)
+        {
+            var sw = Stopwatch.StartNew();
+            var (testLoss, testAcc) = Evaluation.Run(Model, TestLoader, Loss);
+            m = m with { TestLoss = testLoss, TestAccuracy = testAcc, EvalSeconds = sw.Elapsed.TotalSeconds };
+        }
+        StopIfDiverged(epoch, m);
+        // The metrics line first, the checkpoint last: a kill in between resumes from the previous epoch's
+        // checkpoint, which re-runs this epoch and replaces its line (RunFolder).
+        RunFolder?.AppendMetrics(m);
+        RunFolder?.SaveCheckpoint(Model, Optimizer, epoch, Generator.Default.State);
+        history.Add(m);
+        foreach (var cb in Callbacks) cb.OnEpochEnd(m);
     }
 
     EpochMetrics TrainEpoch(int epoch)
