@@ -36,12 +36,12 @@ static class BenchCommand
         var keeps = new Option<double[]>("--keeps") { Description = "Keep ratios", DefaultValueFactory = _ => [0.1, 0.3, 0.5, 0.7, 0.9], AllowMultipleArgumentsPerToken = true };
         var draws = new Option<int>("--draws") { Description = "Draws per (layer, sampler, keep)", DefaultValueFactory = _ => 20 };
         var table = new Option<string?>("--table") { Description = "Also write the markdown table to this file" };
-        approx.Options.Add(keeps); approx.Options.Add(draws); approx.Options.Add(table);
+        approx.Options.Add(keeps); approx.Options.Add(draws); approx.Options.Add(table); approx.Options.Add(DataInstaller.NoInstall);
         TrainFlags.AddTo(approx);
         approx.SetAction(p => Cli.Run(() =>
         {
             var o = TrainFlags.Read(p, new Runs.TrainOptions()).Validate();
-            DataInstaller.EnsureFashionMnist(o.DataDir);
+            DataInstaller.EnsureFashionMnist(o.DataDir, p);
             ApproxBench.Run(o, p.GetValue(keeps)!, p.GetValue(draws), p.GetValue(table));
         }));
         bench.Subcommands.Add(approx);

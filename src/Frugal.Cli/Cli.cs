@@ -2,9 +2,27 @@ using Frugal.Options;
 
 namespace Frugal.Cli;
 
-/// <summary>Runs a command body and turns expected failures into one clear line and exit code 1 (no stack trace).</summary>
+/// <summary>
+/// Runs a command body and turns every failure into one line on stderr and a non-zero exit code: expected ones
+/// (bad input, missing files, a full disk, divergence) say what and what to do (exit 1); an unexpected one is a bug,
+/// and says so and where its full trace was written (exit 70). No stack trace reaches the user.
+/// </summary>
 static class Cli
 {
+    /// <summary>A command line that does not parse: its first error (an unknown word before a missing one) and where help is.</summary>
+    public static int UsageError(System.CommandLine.ParseResult parsed)
+    {
+        var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+        var names = new List<string>();
+        for (var r = parsed.CommandResult; r != null; r = r.Parent as System.CommandLine.Parsing.CommandResult) names.Insert(0, r.Command.Name);
+        names[0] = "frugal";
+        var message = error.Message.TrimEnd('.')
+            .Replace("as expected type 'System.Int32'", "as a whole number").Replace("as expected type 'System.UInt64'", "as a whole number ≥ 0")
+            .Replace("as expected type 'System.Double'", "as a number").Replace("as expected type 'System.Single'", "as a number");
+        Console.Error.WriteLine($"frugal: {message}; see: {string.Join(" ", names)} --help");
+        return 2;
+    }
+
     public static int Run(Action body)
     {
         try
@@ -18,11 +36,22 @@ static class Cli
             Console.Error.WriteLine($"frugal: {TrainFlags.FlagFor(e.Key) ?? e.Key}: {e.Reason}");
             return 1;
         }
-        catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException
                                    or InvalidDataException or NotSupportedException or Training.TrainingDivergedException)
         {
-            Console.Error.WriteLine($"frugal: {e.Message}");
+            Console.Error.WriteLine($"frugal: {OneLine(e.Message)}");
             return 1;
         }
+        catch (Exception e)
+        {
+            var trace = Path.Combine(Path.GetTempPath(), $"frugal-crash-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.txt");
+            try { IO.AtomicFile.WriteAllText(trace, e.ToString()); }
+            catch (Exception) { trace = "(not written: the temporary folder is not writable)"; }
+            Console.Error.WriteLine($"frugal: internal error, a bug in frugal ({e.GetType().Name}: {OneLine(e.Message)}); " +
+                                    $"the full trace is in {trace}; please report it with the command line");
+            return 70;
+        }
     }
+
+    static string OneLine(string message) => string.Join(" ", message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
 }

@@ -5,15 +5,22 @@ namespace Frugal.Cli;
 
 /// <summary>
 /// Makes the default data set available on a fresh Debian machine: as root, installs
-/// dataset-fashion-mnist with apt-get, saying so first; otherwise (or with FRUGAL_NO_INSTALL=1) says exactly what to
-/// run. Never downloads anything else.
+/// dataset-fashion-mnist with apt-get, saying so first; otherwise (not root, --no-install or FRUGAL_NO_INSTALL=1) says
+/// exactly what to run. Never downloads anything else.
 /// </summary>
 static class DataInstaller
 {
-    public static void EnsureFashionMnist(string? dataDir)
+    /// <summary>The commands' <c>--no-install</c> flag.</summary>
+    public static readonly System.CommandLine.Option<bool> NoInstall = new("--no-install")
+    {
+        Description = "Never install missing Debian packages (the data set); say what to install instead (also FRUGAL_NO_INSTALL=1)",
+    };
+
+    public static void EnsureFashionMnist(string? dataDir, System.CommandLine.ParseResult parse)
     {
         if (dataDir != null || Directory.Exists(FashionMnist.DefaultDirectory)) return;
-        if (Environment.UserName != "root" || !File.Exists("/usr/bin/apt-get") || Environment.GetEnvironmentVariable("FRUGAL_NO_INSTALL") == "1")
+        bool allowed = !parse.GetValue(NoInstall) && Environment.GetEnvironmentVariable("FRUGAL_NO_INSTALL") != "1";
+        if (!allowed || Environment.UserName != "root" || !File.Exists("/usr/bin/apt-get"))
             throw new DirectoryNotFoundException($"data: {FashionMnist.DefaultDirectory} is missing. Install it with: sudo apt-get install dataset-fashion-mnist (or pass --data-dir)");
         Console.WriteLine("data: Fashion-MNIST is not installed; running: apt-get install -y dataset-fashion-mnist");
         if (Run("apt-get", "install -y -q dataset-fashion-mnist") != 0)

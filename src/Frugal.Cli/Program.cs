@@ -11,6 +11,7 @@ var config = new Option<FileInfo?>("--config") { Description = "JSON run config 
 var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its last checkpoint" };
 train.Options.Add(config);
 train.Options.Add(resume);
+train.Options.Add(DataInstaller.NoInstall);
 TrainFlags.AddTo(train);
 train.SetAction(parse => Cli.Run(() =>
     {
@@ -23,7 +24,7 @@ train.SetAction(parse => Cli.Run(() =>
         var options = TrainFlags.Read(parse, start).Validate();
         bool resuming = parse.GetValue(resume);
         if (resuming && options.Out == null) throw new ArgumentException("--resume needs --out (the run folder to continue)");
-        DataInstaller.EnsureFashionMnist(options.DataDir);
+        DataInstaller.EnsureFashionMnist(options.DataDir, parse);
         var trainer = RunBuilder.Build(options);
         var progress = new ConsoleProgress(options);
         trainer.Callbacks.Add(progress);
@@ -42,9 +43,10 @@ var ckpt = new Option<FileInfo>("--checkpoint") { Description = "model.safetenso
 var evalModel = new Option<string?>("--model") { Description = "Model the checkpoint belongs to: mlp, cnn, lenet or resnet (default: from config.json beside the checkpoint, else cnn)" };
 var evalData = new Option<string?>("--data-dir") { Description = "Folder of MNIST-format IDX files (default: Debian's Fashion-MNIST)" };
 var evalDevice = new Option<string>("--device") { Description = "Device: cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
-eval.Options.Add(ckpt); eval.Options.Add(evalModel); eval.Options.Add(evalData); eval.Options.Add(evalDevice);
+eval.Options.Add(ckpt); eval.Options.Add(evalModel); eval.Options.Add(evalData); eval.Options.Add(evalDevice); eval.Options.Add(DataInstaller.NoInstall);
 eval.SetAction(parse => Cli.Run(() =>
 {
+    DataInstaller.EnsureFashionMnist(parse.GetValue(evalData), parse);
     var (loss, acc) = Checkpointing.Evaluate(parse.GetValue(ckpt)!.FullName, parse.GetValue(evalModel), parse.GetValue(evalData), parse.GetValue(evalDevice)!);
     Console.WriteLine($"test loss {loss:F4}, test accuracy {100 * acc:F2}%");
 }));
@@ -63,4 +65,8 @@ emuSources.Options.Add(emuOut);
 emuSources.SetAction(parse => Cli.Run(() => Frugal.Backends.Cuda.Kernels.EmulatorSources.Write(parse.GetValue(emuOut)!.FullName)));
 root.Subcommands.Add(emuSources);
 
-return root.Parse(args).Invoke();
+var parsed = root.Parse(args);
+// One line for a mistyped command line, not the whole help text (that is what --help is for).
+if (parsed.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h") && !args.Contains("-?"))
+    return Cli.UsageError(parsed);
+return parsed.Invoke();
