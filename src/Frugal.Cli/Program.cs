@@ -18,8 +18,7 @@ train.SetAction(parse => Cli.Run(() =>
         var start = new TrainOptions();
         if (parse.GetValue(config) is { } cfg)
         {
-            if (!cfg.Exists) throw new FileNotFoundException($"--config: {cfg.FullName} does not exist");
-            start = TrainOptions.FromJson(File.ReadAllText(cfg.FullName), cfg.FullName);
+            start = TrainOptions.FromJson(Frugal.IO.RegularFile.ReadAllText(cfg.FullName, "--config"), cfg.FullName);
         }
         var options = TrainFlags.Read(parse, start).Validate();
         bool resuming = parse.GetValue(resume);

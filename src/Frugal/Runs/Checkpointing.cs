@@ -33,7 +33,7 @@ public static class Checkpointing
         var config = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "config.json");
         TrainOptions? run = null;
         if (File.Exists(config))
-            run = TrainOptions.FromJson(File.ReadAllText(config), config);
+            run = TrainOptions.FromJson(IO.RegularFile.ReadAllText(config, "run config"), config);
         if (run != null && model != null && model != run.Model)
             throw new Options.OptionException("model", $"'{model}' disagrees with {config}, which says the checkpoint is a '{run.Model}'");
         var m = Load(path, model ?? run?.Model ?? "cnn", run?.ModelOptions, d);
