@@ -29,12 +29,14 @@ internal static class CheckpointMetadata
 
     static int Epoch(string text, string path)
     {
-        // NumberStyles.None: digits only, so " 3", "+3", "3.0" and "-1" are refused rather than guessed at.
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long epoch))
+        // Digits only, so " 3", "+3", "3.0" and "-1" are refused rather than guessed at.
+        if (text.Length == 0 || !text.All(char.IsAsciiDigit))
             throw Bad(path, $"metadata 'epoch' is \"{Shorten(text)}\", not a whole number");
-        if (epoch < 1 || epoch > MaxEpoch)
-            throw Bad(path, $"metadata 'epoch' is {epoch}; a checkpoint is written after an epoch in [1, {MaxEpoch}]");
-        return (int)epoch;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int epoch) || epoch > MaxEpoch)
+            throw Bad(path, $"metadata 'epoch' is {Shorten(text)}, more than {MaxEpoch} epochs: the file is corrupt");
+        if (epoch < 1)
+            throw Bad(path, $"metadata 'epoch' is {epoch}; a checkpoint is written after an epoch, so it is at least 1");
+        return epoch;
     }
 
     static ulong[] GeneratorState(string text, string path)
@@ -52,8 +54,12 @@ internal static class CheckpointMetadata
         return state;
     }
 
-    /// <summary>Corrupt metadata can be megabytes long; quote enough of it to recognise.</summary>
-    static string Shorten(string s) => s.Length <= 80 ? s : s[..80] + $"... ({s.Length} chars)";
+    /// <summary>Corrupt metadata can be megabytes long or hold control characters; quote enough of it to recognise, printably.</summary>
+    static string Shorten(string s)
+    {
+        var head = string.Concat((s.Length <= 80 ? s : s[..80]).Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+        return s.Length <= 80 ? head : head + $"... ({s.Length} chars)";
+    }
 
     internal static InvalidDataException Bad(string path, string what) => new($"{path}: {what}");
 }

@@ -111,7 +111,7 @@ public sealed class RunFolder
         // The optimizer validates in full before it changes anything; the model was checked above. So a refusal
         // here leaves both as they were.
         try { optimizer.LoadStateDict(optimizerState); }
-        catch (ArgumentException e) { throw new InvalidDataException($"{CheckpointPath}: optimizer state does not fit this run's {optimizer.Name} (was the run started with another optimizer?): {e.Message}", e); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{CheckpointPath}: optimizer state does not fit this run's {optimizer.Name} (was the run started with another optimizer or other model sizes?): {e.Message}", e); }
         try { model.LoadStateDict(modelState); }
         catch (ArgumentException e) { throw new InvalidDataException($"{CheckpointPath}: model state does not fit this run's model: {e.Message}", e); }
         return state;
