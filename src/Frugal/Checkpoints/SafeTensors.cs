@@ -156,7 +156,8 @@ public static class SafeTensors
     /// <summary>
     /// Reads a safetensors file, converting every tensor to float32 on <paramref name="device"/> (default CPU).
     /// Throws <see cref="InvalidDataException"/> naming the file for a malformed header, unknown dtype,
-    /// size/shape mismatch, offsets outside the buffer, overlapping or non-contiguous data, or duplicate names.
+    /// size/shape mismatch, offsets outside the buffer, overlapping or non-contiguous data, duplicate names, or a
+    /// path that is a folder, pipe or device; <see cref="FileNotFoundException"/> when nothing is there.
     /// </summary>
     public static SafeTensorsFile Load(string path, Device? device = null)
     {
