@@ -143,11 +143,12 @@ public static class SafeTensors
     /// <summary>
     /// Reads a safetensors file, converting every tensor to float32 on <paramref name="device"/> (default CPU).
     /// Throws <see cref="InvalidDataException"/> naming the file for a malformed header, unknown dtype,
-    /// size/shape mismatch, offsets outside the buffer, overlapping or non-contiguous data, or duplicate names.
+    /// size/shape mismatch, offsets outside the buffer, overlapping or non-contiguous data, duplicate names, or a
+    /// path that is a folder, pipe or device; <see cref="FileNotFoundException"/> when nothing is there.
     /// </summary>
     public static SafeTensorsFile Load(string path, Device? device = null)
     {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        using var file = OpenRegularFile(path);
         long fileLength = file.Length;
         if (fileLength < 8) throw Bad(path, $"file has {fileLength} bytes, too short for the 8-byte header length");
         Span<byte> lenBytes = stackalloc byte[8];
@@ -156,7 +157,8 @@ public static class SafeTensors
         if (n > MaxHeaderBytes) throw Bad(path, $"header length {n} bytes exceeds the {MaxHeaderBytes}-byte limit");
         if ((long)n > fileLength - 8) throw Bad(path, $"header length {n} bytes exceeds the {fileLength - 8} bytes after the length field");
         var headerBytes = new byte[n];
-        file.ReadExactly(headerBytes);
+        try { file.ReadExactly(headerBytes); }
+        catch (EndOfStreamException e) { throw Bad(path, "file ended inside the header (was it truncated while being read?)", e); }
         long bufferLength = fileLength - 8 - (long)n;
 
         var (infos, metadata) = ParseHeader(headerBytes, path);
@@ -174,6 +176,30 @@ public static class SafeTensors
             dtypes.Add(info.Name, info.Dtype);
         }
         return new SafeTensorsFile(tensors, dtypes, metadata);
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> for reading, refusing what is not a regular file before opening it: a folder
+    /// (which FileStream reports as "access denied"), and a pipe or device, where open() can wait for a writer forever.
+    /// </summary>
+    static FileStream OpenRegularFile(string path)
+    {
+        if (Directory.Exists(path)) throw Bad(path, "is a folder, not a safetensors file");
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new FileNotFoundException($"safetensors: {path} does not exist", path);
+        // Pipes, sockets and devices report a size of 0 without being opened, and a safetensors file has at
+        // least 8 bytes: checking the size first is what keeps a FIFO from blocking the load.
+        if (info.Length < 8)
+            throw Bad(path, $"file has {info.Length} bytes, too short for the 8-byte header length (an empty file, or not a regular file: a pipe or device)");
+        FileStream file;
+        try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
+        catch (UnauthorizedAccessException e) { throw Bad(path, $"cannot be opened for reading: {e.Message}", e); }
+        if (!file.CanSeek)
+        {
+            file.Dispose();
+            throw Bad(path, "is not a regular file (a pipe or device); a safetensors file must be seekable");
+        }
+        return file;
     }
 
     sealed record Info(string Name, string Dtype, int[] Shape, int Numel, long Begin, long End);

@@ -10,17 +10,30 @@ namespace Frugal.Runs;
 /// <summary>Loading a saved model for evaluation or fine-tuning.</summary>
 public static class Checkpointing
 {
-    /// <summary>Builds <paramref name="model"/> and loads weights from a model.safetensors (or the model part of a checkpoint.safetensors).</summary>
+    /// <summary>
+    /// Builds <paramref name="model"/> and loads weights from a model.safetensors (or the model part of a
+    /// checkpoint.safetensors). A file that is malformed, does not fit the model exactly, or holds NaN/Inf is
+    /// refused with an <see cref="InvalidDataException"/> naming the file and the tensor.
+    /// </summary>
     public static Module Load(string path, string model, ModelOptions? options = null, Device? device = null)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint: {path} does not exist");
+        CheckpointTensors.NotAFolder(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint: {path} does not exist", path);
         var file = SafeTensors.Load(path);
-        var tensors = file.Tensors.Keys.Any(k => k.StartsWith("model.", StringComparison.Ordinal))
-            ? RunFolder.Section(file.Tensors, "model.")
-            : file.Tensors.ToDictionary(p => p.Key, p => p.Value);
+        // A plain model file may come from PyTorch (F16, BF16...); a Frugal checkpoint holds only what Frugal writes.
+        bool sectioned = file.Tensors.Keys.Any(k => k.StartsWith(CheckpointTensors.ModelPrefix, StringComparison.Ordinal));
+        Dictionary<string, Tensor> tensors;
+        if (sectioned)
+            tensors = CheckpointTensors.Sections(file, path, exactDtypes: false).Model;
+        else
+        {
+            CheckpointTensors.CheckAll(file, path, exactDtypes: false);
+            tensors = file.Tensors.ToDictionary(p => p.Key, p => p.Value);
+        }
         var m = ModelZoo.Build(model, options);
+        CheckpointTensors.CheckFits(m, tensors, path, sectioned ? CheckpointTensors.ModelPrefix : "", $"model '{model}'");
         try { m.LoadStateDict(tensors); }
-        catch (ArgumentException e) { throw new ArgumentException($"{path}: does not fit model '{model}': {e.Message}", e); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{path}: does not fit model '{model}': {e.Message}", e); }
         if (device is { } d && d != Device.Cpu) m.To(d);
         return m;
     }

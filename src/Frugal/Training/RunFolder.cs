@@ -128,19 +128,25 @@ public sealed class RunFolder : IDisposable
     public void SaveModel(Module model, int epoch) =>
         SafeTensors.Save(ModelPath, model.StateDict(), new Dictionary<string, string> { ["epoch"] = epoch.ToString(CultureInfo.InvariantCulture) }, IsInt64);
 
+    /// <summary>
+    /// Loads checkpoint.safetensors into <paramref name="model"/> and <paramref name="optimizer"/>; null when there is
+    /// none. A file that is malformed, does not match the model or optimizer exactly, or holds NaN/Inf is refused with
+    /// an <see cref="InvalidDataException"/> naming the file and what is wrong, before anything is changed.
+    /// </summary>
     public CheckpointState? LoadCheckpoint(Module model, Optimizer optimizer)
     {
+        CheckpointTensors.NotAFolder(CheckpointPath);
         if (!File.Exists(CheckpointPath)) return null;
         var file = SafeTensors.Load(CheckpointPath);
-        var meta = file.Metadata;
-        if (!meta.TryGetValue("epoch", out var e) || !meta.TryGetValue("generator", out var g))
-            throw new InvalidDataException($"{CheckpointPath}: not a Frugal checkpoint (metadata lacks epoch/generator)");
-        model.LoadStateDict(Section(file.Tensors, "model."));
-        optimizer.LoadStateDict(Section(file.Tensors, "optimizer."));
-        return new CheckpointState(int.Parse(e, CultureInfo.InvariantCulture), g.Split(',').Select(ulong.Parse).ToArray());
+        var state = CheckpointMetadata.Parse(file.Metadata, CheckpointPath);
+        var (modelState, optimizerState) = CheckpointTensors.Sections(file, CheckpointPath, exactDtypes: true);
+        CheckpointTensors.CheckFits(model, modelState, CheckpointPath, CheckpointTensors.ModelPrefix, "this run's model");
+        // The optimizer validates in full before it changes anything; the model was checked above. So a refusal
+        // here leaves both as they were.
+        try { optimizer.LoadStateDict(optimizerState); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{CheckpointPath}: optimizer state does not fit this run's {optimizer.Name} (was the run started with another optimizer or other model sizes?): {e.Message}", e); }
+        try { model.LoadStateDict(modelState); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{CheckpointPath}: model state does not fit this run's model: {e.Message}", e); }
+        return state;
     }
-
-    /// <summary>The tensors whose keys start with <paramref name="prefix"/>, keyed without it.</summary>
-    internal static Dictionary<string, Tensor> Section(IReadOnlyDictionary<string, Tensor> all, string prefix) =>
-        all.Where(p => p.Key.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => p.Key[prefix.Length..], p => p.Value);
 }
