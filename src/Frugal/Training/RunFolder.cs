@@ -119,6 +119,7 @@ public sealed class RunFolder : IDisposable
             ["epoch"] = epoch.ToString(CultureInfo.InvariantCulture),
             ["generator"] = string.Join(",", generatorState),
             ["format"] = "frugal-checkpoint-1",
+            ["optimizer"] = optimizer.Name,
         };
         SaveModel(model, epoch);
         SafeTensors.Save(CheckpointPath, tensors, meta, IsInt64);
@@ -139,6 +140,9 @@ public sealed class RunFolder : IDisposable
         if (!File.Exists(CheckpointPath)) return null;
         var file = SafeTensors.Load(CheckpointPath);
         var state = CheckpointMetadata.Parse(file.Metadata, CheckpointPath);
+        // An optimizer whose state is empty (SGD without momentum) would load into any other silently: compare names.
+        if (file.Metadata.TryGetValue("optimizer", out var written) && written != optimizer.Name)
+            throw CheckpointMetadata.Bad(CheckpointPath, $"was written by a run with the {written} optimizer; this run uses {optimizer.Name} (resume with the same optimizer, or start a new run folder)");
         var (modelState, optimizerState) = CheckpointTensors.Sections(file, CheckpointPath, exactDtypes: true);
         CheckpointTensors.CheckFits(model, modelState, CheckpointPath, CheckpointTensors.ModelPrefix, "this run's model");
         // The optimizer validates in full before it changes anything; the model was checked above. So a refusal

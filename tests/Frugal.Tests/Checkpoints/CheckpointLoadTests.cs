@@ -167,8 +167,7 @@ public sealed class CheckpointLoadTests(ITestOutputHelper output) : IDisposable
     public void An_sgd_checkpoint_resumed_with_adam_is_named()
     {
         Write(_dir);
-        var msg = Refused("optimizer state does not fit this run's Adam", m => new Adam(m.Parameters()));
-        Assert.Contains("momentum_buffer", msg);
+        Refused("was written by a run with the SGD optimizer; this run uses Adam", m => new Adam(m.Parameters()));
     }
 
     [Fact]

@@ -101,6 +101,17 @@ public class RunFolderTests : IDisposable
         Assert.Equal(full[1].TrainLoss, folder.ReadMetrics(upToEpoch: 3)[1].TrainLoss);
     }
 
+    [Fact]
+    public void A_checkpoint_of_a_stateless_optimizer_is_not_resumed_with_another()
+    {
+        var run = Path.Combine(_dir, "run");
+        Recipe.Fit(Tiny(run, epochs: 1) with { Momentum = 0 }, Train, Test);        // SGD without momentum: no optimizer state
+        var e = Assert.Throws<InvalidDataException>(() => Recipe.Fit(Tiny(run) with { Optimizer = OptimizerKind.Adam }, Train, Test, resume: true));
+        Assert.Contains(Path.Combine(run, "checkpoint.safetensors"), e.Message);
+        Assert.Contains("SGD", e.Message);
+        Assert.Contains("Adam", e.Message);
+    }
+
     /// <summary>Poisons a weight after the training part of an epoch, so that epoch's evaluation and weights are not finite.</summary>
     sealed class PoisonBeforeEvaluation(Trainer t, int epoch) : ITrainingCallback
     {
