@@ -19,7 +19,7 @@ public sealed class OptionException(string key, string reason) : ArgumentExcepti
     }
 
     /// <summary>Throws unless <paramref name="ok"/>; NaN never passes a range check written as (lo &lt; x &amp;&amp; x &lt; hi).</summary>
-    public static void Require(bool ok, string key, string reason)
+    public static void Require([System.Diagnostics.CodeAnalysis.DoesNotReturnIf(false)] bool ok, string key, string reason)
     {
         if (!ok) throw new OptionException(key, reason);
     }

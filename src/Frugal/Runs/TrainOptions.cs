@@ -67,6 +67,9 @@ public sealed partial record TrainOptions
     /// <summary>Rejects impossible settings up front, naming the key (<see cref="OptionException"/>).</summary>
     public TrainOptions Validate()
     {
+        // JSON can set any of these to null.
+        OptionException.Require(ModelOptions != null, "model_options", "must be a section (an object), not null");
+        OptionException.Require(Device != null, "device", "must be cpu, cuda or cuda:N, not null");
         OptionException.Require(Array.IndexOf(ModelZoo.Names, Model) >= 0, "model", $"unknown model '{Model}' (choose one of {string.Join(", ", ModelZoo.Names)})");
         OptionException.Require(Epochs >= 1, "epochs", $"must be at least 1, got {Epochs}");
         OptionException.Require(BatchSize >= 1, "batch_size", $"must be at least 1, got {BatchSize}");
