@@ -184,22 +184,9 @@ public static class SafeTensors
     /// </summary>
     static FileStream OpenRegularFile(string path)
     {
-        if (Directory.Exists(path)) throw Bad(path, "is a folder, not a safetensors file");
-        var info = new FileInfo(path);
-        if (!info.Exists) throw new FileNotFoundException($"safetensors: {path} does not exist", path);
-        // Pipes, sockets and devices report a size of 0 without being opened, and a safetensors file has at
-        // least 8 bytes: checking the size first is what keeps a FIFO from blocking the load.
-        if (info.Length < 8)
-            throw Bad(path, $"file has {info.Length} bytes, too short for the 8-byte header length (an empty file, or not a regular file: a pipe or device)");
-        FileStream file;
-        try { file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
+        IO.RegularFile.Require(path, "safetensors");     // a FIFO would block the open, a device never end
+        try { return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
         catch (UnauthorizedAccessException e) { throw Bad(path, $"cannot be opened for reading: {e.Message}", e); }
-        if (!file.CanSeek)
-        {
-            file.Dispose();
-            throw Bad(path, "is not a regular file (a pipe or device); a safetensors file must be seekable");
-        }
-        return file;
     }
 
     sealed record Info(string Name, string Dtype, int[] Shape, int Numel, long Begin, long End);

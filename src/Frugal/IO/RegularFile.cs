@@ -14,10 +14,10 @@ public static unsafe class RegularFile
     const int TypeMask = 0xF000, Fifo = 0x1000, CharDevice = 0x2000, Folder = 0x4000, BlockDevice = 0x6000, Regular = 0x8000, Socket = 0xC000;
 
     /// <summary>Throws unless <paramref name="path"/> is a regular file: FileNotFoundException when nothing is there,
-    /// IOException naming what is there otherwise. <paramref name="what"/> names the file's role ("run config").</summary>
+    /// InvalidDataException naming what is there otherwise. <paramref name="what"/> names the file's role ("run config").</summary>
     public static void Require(string path, string what)
     {
-        if (Directory.Exists(path)) throw new IOException($"{what}: {path} is a folder, not a file");
+        if (Directory.Exists(path)) throw new InvalidDataException($"{what}: {path} is a folder, not a file");
         if (!File.Exists(path)) throw new FileNotFoundException($"{what}: {path} does not exist", path);
         int type = FileType(path);
         if (type is 0 or Regular) return;
@@ -25,7 +25,7 @@ public static unsafe class RegularFile
         {
             Fifo => "named pipe (FIFO)", CharDevice => "character device", BlockDevice => "block device", Socket => "socket", _ => "special file",
         };
-        throw new IOException($"{what}: {path} is a {kind}, not a regular file; give the path of a file");
+        throw new InvalidDataException($"{what}: {path} is a {kind}, not a regular file; give the path of a file");
     }
 
     /// <summary>The text of a regular file (<see cref="Require"/> first).</summary>
