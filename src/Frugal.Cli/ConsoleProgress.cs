@@ -19,7 +19,7 @@ sealed class ConsoleProgress(TrainOptions o) : ITrainingCallback
     public bool Interactive => _interactive;
 
     public void OnRunStart(int startEpoch, int epochs, int batches) =>
-        Line($"train: model {o.Model}, {epochs} epochs, batch {o.BatchSize}, {batches} batches/epoch, {Frugal.Options.EnumNames<OptimizerKind>.Name(o.Optimizer)} lr {o.LearningRate}, device {o.Device}, GEMM on {Frugal.Backends.Cpu.CpuBackend.GemmProvider}");
+        Line($"train: model {o.Model}, {epochs} epochs, batch {o.BatchSize}, {batches} batches/epoch, {Frugal.Options.EnumNames<OptimizerKind>.Name(o.Optimizer)} lr {o.LearningRate}, {Frugal.Backends.BackendRegistry.Get(Frugal.Tensors.Device.Parse(o.Device)).Description}");
 
     public void OnBatchEnd(int epoch, int batch, int batches, double loss, double sps)
     {

@@ -12,6 +12,9 @@ public partial interface IBackend
 {
     Device Device { get; }
 
+    /// <summary>What runs the kernels, for logs: e.g. "cpu: GEMM on OpenBLAS (libopenblas.so.0)", or the GPU and its libraries.</summary>
+    string Description { get; }
+
     /// <summary>A new buffer of <paramref name="length"/> floats, zero-filled.</summary>
     Storage Allocate(int length);
 

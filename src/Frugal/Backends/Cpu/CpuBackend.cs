@@ -20,6 +20,8 @@ public sealed partial class CpuBackend : IBackend
     /// <summary>Where GEMMs go: "OpenBLAS (libopenblas.so.0)" or the managed fallback.</summary>
     public static string GemmProvider => OpenBlas.Available ? $"OpenBLAS ({OpenBlas.LoadedFrom})" : "managed SIMD fallback";
 
+    public string Description => $"cpu: GEMM on {GemmProvider}";
+
     public IDisposable BeginStep() => BufferPool.BeginStep();
 
     public void Synchronize() { }
