@@ -22,14 +22,15 @@ sealed class GzipEnd(FileStream file) : Stream
         long used = file.Position;
         if (used < _length)
             return $"the gzip stream ends at or before byte {used} of {_length}: the rest is trailing data or a second gzip member; recompress it as one stream (gunzip -c | gzip)";
-        // A second member, or one trailing byte (read while GZipStream looked for a next member), leaves the file's
-        // last 4 bytes something other than this stream's length field (ISIZE, the length mod 2^32, little-endian).
+        // A second member, one trailing byte (read while GZipStream looked for a next member), or a cut-off trailer
+        // (which GZipStream does not notice) leaves the file's last 4 bytes something other than this stream's
+        // length field (ISIZE, the uncompressed length mod 2^32, little-endian).
         Span<byte> isize = stackalloc byte[4];
         file.Seek(-4, SeekOrigin.End);
         file.ReadExactly(isize);
         uint recorded = BinaryPrimitives.ReadUInt32LittleEndian(isize);
         if (recorded != (uint)decompressed)
-            return $"the file's last 4 bytes record {recorded} uncompressed bytes but {decompressed} came out: trailing data or a second gzip member; recompress it as one stream (gunzip -c | gzip)";
+            return $"the gzip stream does not end where the file does (the last 4 bytes record {recorded} uncompressed bytes, {decompressed} came out): the gzip trailer is cut off, or trailing data or a second gzip member follows; fetch the file again or recompress it as one stream (gunzip -c | gzip)";
         return null;
     }
 

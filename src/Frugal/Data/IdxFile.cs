@@ -37,7 +37,7 @@ public static class IdxFile
     public static IdxData Read(string path)
     {
         RegularFile.Require(path, "an IDX file", "idx");
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        using var file = Open(path);
         Span<byte> magic = stackalloc byte[2];
         int got = ReadUpTo(file, magic, path);
         file.Position = 0;
@@ -50,6 +50,12 @@ public static class IdxFile
         if (end.Problem(4 + 4L * idx.Dims.Length + idx.Data.Length) is string problem)
             throw Bad(path, problem);
         return idx;
+    }
+
+    static FileStream Open(string path)
+    {
+        try { return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
+        catch (UnauthorizedAccessException e) { throw Bad(path, "cannot be opened for reading (permission denied); make it readable (chmod a+r)", e); }
     }
 
     /// <summary>Deflate's best ratio (258-byte matches at 2 bits each), which bounds what a gzip file can hold.</summary>

@@ -194,6 +194,18 @@ public sealed class IdxFileTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Unreadable_file_is_named()
+    {
+        var file = PathFor("locked");
+        IdxFile.Write(file, [1], [1]);
+        if (OperatingSystem.IsWindows()) return;
+        File.SetUnixFileMode(file, UnixFileMode.None);
+        try { File.OpenRead(file).Dispose(); output.WriteLine("SKIPPED: running as root, permissions are not enforced"); return; }
+        catch (UnauthorizedAccessException) { }
+        Assert.Contains("permission denied", ReadFails(file).Message);
+    }
+
+    [Fact]
     public void Folder_instead_of_a_file()
     {
         var dir = PathFor("train-images-idx3-ubyte.gz");
