@@ -1,6 +1,7 @@
 // Refuses a path that is not a regular file before anything opens it: opening a named pipe (FIFO) for reading
 // blocks until a writer appears, and a device such as /dev/zero never ends. .NET reports pipes and devices as
-// ordinary files (FileAttributes.Normal, length 0), so on Linux the type comes from statx(2).
+// ordinary files (FileAttributes.Normal, length 0), so on Linux the type comes from statx(2). The path is checked,
+// then opened: a file swapped for a pipe in between could still block; this guards against mistakes, not an adversary.
 using System.Runtime.InteropServices;
 
 namespace Frugal.Data;

@@ -222,14 +222,14 @@ public sealed class IdxFileTests(ITestOutputHelper output) : IDisposable
             output.WriteLine("SKIPPED: mkfifo is not available here");
             return;
         }
-        var ex = Assert.IsType<InvalidDataException>(SpecialFiles.ThrownWithinASecond(() => IdxFile.Read(fifo), fifo, fifo));
+        var ex = Assert.IsType<InvalidDataException>(SpecialFiles.ThrownWithinASecond(() => IdxFile.Read(fifo), fifo, fifo, log: output));
         Assert.Contains(fifo, ex.Message);
         Assert.Contains("pipe", ex.Message);
         output.WriteLine(ex.Message);
         // Through a symbolic link too.
         var link = PathFor("link-to-pipe");
         File.CreateSymbolicLink(link, fifo);
-        ex = Assert.IsType<InvalidDataException>(SpecialFiles.ThrownWithinASecond(() => IdxFile.Read(link), link, fifo));
+        ex = Assert.IsType<InvalidDataException>(SpecialFiles.ThrownWithinASecond(() => IdxFile.Read(link), link, fifo, log: output));
         Assert.Contains(link, ex.Message);
     }
 
@@ -244,7 +244,7 @@ public sealed class IdxFileTests(ITestOutputHelper output) : IDisposable
             output.WriteLine($"SKIPPED: {device} does not exist here");
             return;
         }
-        var ex = Assert.IsType<InvalidDataException>(SpecialFiles.ThrownWithinASecond(() => IdxFile.Read(device), device));
+        var ex = Assert.IsType<InvalidDataException>(SpecialFiles.ThrownWithinASecond(() => IdxFile.Read(device), device, log: output));
         Assert.Contains(device, ex.Message);
         Assert.Contains("device", ex.Message); // not "element type 0x00" from reading zeros
         output.WriteLine(ex.Message);
