@@ -31,21 +31,37 @@ public static class IdxFile
     /// Reads an IDX file of unsigned bytes. Gzip is recognised by its magic bytes (1f 8b), not by the
     /// file name. Throws <see cref="InvalidDataException"/> naming the file for anything malformed:
     /// wrong magic, another element type, rank outside 1..4, a zero dimension, truncated or trailing
-    /// data, corrupt gzip.
+    /// data, corrupt gzip, bytes after the gzip stream or a second gzip member; and, before opening it, for a
+    /// folder, pipe or device at <paramref name="path"/> (<see cref="FileNotFoundException"/> when nothing is there).
     /// </summary>
     public static IdxData Read(string path)
     {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        RegularFile.Require(path, "an IDX file", "idx");
+        using var file = Open(path);
         Span<byte> magic = stackalloc byte[2];
         int got = ReadUpTo(file, magic, path);
         file.Position = 0;
         bool gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-        if (!gzip) return Parse(file, path, rawLength: file.Length);
-        using var unzip = new GZipStream(file, CompressionMode.Decompress);
-        return Parse(unzip, path, rawLength: null);
+        if (!gzip) return Parse(file, path, rawLength: file.Length, gzipLength: null);
+        var end = new GzipEnd(file);
+        IdxData idx;
+        using (var unzip = new GZipStream(end, CompressionMode.Decompress, leaveOpen: true))
+            idx = Parse(unzip, path, rawLength: null, gzipLength: file.Length);
+        if (end.Problem(4 + 4L * idx.Dims.Length + idx.Data.Length) is string problem)
+            throw Bad(path, problem);
+        return idx;
     }
 
-    static IdxData Parse(Stream s, string path, long? rawLength)
+    static FileStream Open(string path)
+    {
+        try { return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16); }
+        catch (UnauthorizedAccessException e) { throw Bad(path, "cannot be opened for reading (permission denied); make it readable (chmod a+r)", e); }
+    }
+
+    /// <summary>Deflate's best ratio (258-byte matches at 2 bits each), which bounds what a gzip file can hold.</summary>
+    const long MaxDeflateRatio = 1032;
+
+    static IdxData Parse(Stream s, string path, long? rawLength, long? gzipLength)
     {
         Span<byte> head = stackalloc byte[4];
         int got = ReadUpTo(s, head, path);
@@ -78,6 +94,8 @@ public static class IdxFile
         }
 
         long header = 4 + 4L * rank;
+        if (gzipLength is long gz && header + size > gz * MaxDeflateRatio + 1024)
+            throw Bad(path, $"dimensions {Dims(dimBytes, rank)} declare {size} data bytes, more than a {gz}-byte gzip file can hold (deflate compresses at most {MaxDeflateRatio}:1): the file is truncated or its header damaged");
         if (rawLength is long len && len - header != size)
         {
             // A raw file's length is known, so both failures can be reported before allocating anything.

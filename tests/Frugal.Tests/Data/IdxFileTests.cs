@@ -115,6 +115,172 @@ public sealed class IdxFileTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Raw_file_with_bytes_appended_after_valid_data()
+    {
+        var file = PathFor("appended");
+        IdxFile.Write(file, [3, 4], Pattern(12));
+        File.AppendAllText(file, "x");
+        var ex = ReadFails(file);
+        Assert.Contains("1 trailing bytes", ex.Message);
+    }
+
+    /// <summary>.NET's GZipStream stops silently at bytes after a member that do not look like a gzip header.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    [InlineData(8)]
+    [InlineData(100)]
+    [InlineData(10000)]
+    public void Bytes_after_the_gzip_stream_are_rejected(int extra)
+    {
+        var gz = Gzip(Header(0x08, 50, 3).Concat(Pattern(150)).ToArray());
+        var junk = Pattern(extra + 3)[3..];
+        junk[0] = 0x42; // not 1f: GZipStream would otherwise look for a second member and fail differently
+        var file = PathFor("junk.gz");
+        File.WriteAllBytes(file, [.. gz, .. junk]);
+        Assert.Contains("gzip", ReadFails(file).Message);
+        // Zeros (padding from a bad copy) too.
+        File.WriteAllBytes(file, [.. gz, .. new byte[extra]]);
+        Assert.Contains("gzip", ReadFails(file).Message);
+    }
+
+    /// <summary>What `gzip` writes for no input (.NET's GZipStream writes nothing at all).</summary>
+    static readonly byte[] EmptyGzipMember = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+
+    [Fact]
+    public void A_second_gzip_member_is_rejected()
+    {
+        var raw = Header(0x08, 40).Concat(Pattern(40)).ToArray();
+        var file = PathFor("two.gz");
+        // The whole IDX in the first member, an empty second one: no extra data comes out, only the framing shows it.
+        File.WriteAllBytes(file, [.. Gzip(raw), .. EmptyGzipMember]);
+        Assert.Contains("second gzip member", ReadFails(file).Message);
+        // The IDX split across two members (what `cat a.gz b.gz` makes): every byte arrives, the file is still refused.
+        File.WriteAllBytes(file, [.. Gzip(raw[..20]), .. Gzip(raw[20..])]);
+        Assert.Contains("second gzip member", ReadFails(file).Message);
+        // A big first member, so the second starts before the byte-wise tail of the reader.
+        var big = Header(0x08, 100, 100).Concat(Enumerable.Range(0, 10000).Select(i => (byte)(i * i >> 3)).ToArray()).ToArray();
+        File.WriteAllBytes(file, [.. Gzip(big[..9000]), .. Gzip(big[9000..])]);
+        Assert.Contains("second gzip member", ReadFails(file).Message);
+        File.WriteAllBytes(file, [.. Gzip(big), .. EmptyGzipMember]);
+        Assert.Contains("second gzip member", ReadFails(file).Message);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(100)]
+    [InlineData(5000)]
+    [InlineData(200000)]
+    public void Single_gzip_stream_of_any_size_is_read(int n)
+    {
+        // Incompressible and compressible data put the stream's end in and out of the reader's byte-wise tail.
+        var noise = new byte[n];
+        new Random(n).NextBytes(noise);
+        foreach (var data in new[] { noise, new byte[n] })
+        {
+            var file = PathFor("one.gz");
+            IdxFile.Write(file, [n], data, gzip: true);
+            Assert.Equal(data, IdxFile.Read(file).Data);
+        }
+    }
+
+    [Fact]
+    public void Missing_file_is_named()
+    {
+        var file = PathFor("nothing-here");
+        var ex = Assert.Throws<FileNotFoundException>(() => IdxFile.Read(file));
+        Assert.Contains(file, ex.Message);
+    }
+
+    [Fact]
+    public void Unreadable_file_is_named()
+    {
+        var file = PathFor("locked");
+        IdxFile.Write(file, [1], [1]);
+        if (OperatingSystem.IsWindows()) return;
+        File.SetUnixFileMode(file, UnixFileMode.None);
+        try { File.OpenRead(file).Dispose(); output.WriteLine("SKIPPED: running as root, permissions are not enforced"); return; }
+        catch (UnauthorizedAccessException) { }
+        Assert.Contains("permission denied", ReadFails(file).Message);
+    }
+
+    [Fact]
+    public void Folder_instead_of_a_file()
+    {
+        var dir = PathFor("train-images-idx3-ubyte.gz");
+        Directory.CreateDirectory(dir);
+        Assert.Contains("is a folder", ReadFails(dir).Message);
+    }
+
+    [Fact]
+    public void Named_pipe_is_refused_without_opening_it()
+    {
+        var fifo = PathFor("pipe");
+        if (!SpecialFiles.MakeFifo(fifo))
+        {
+            output.WriteLine("SKIPPED: mkfifo is not available here");
+            return;
+        }
+        var ex = Assert.IsType<InvalidDataException>(SpecialFiles.ThrownWithinASecond(() => IdxFile.Read(fifo), fifo, fifo, log: output));
+        Assert.Contains(fifo, ex.Message);
+        Assert.Contains("pipe", ex.Message);
+        output.WriteLine(ex.Message);
+        // Through a symbolic link too.
+        var link = PathFor("link-to-pipe");
+        File.CreateSymbolicLink(link, fifo);
+        ex = Assert.IsType<InvalidDataException>(SpecialFiles.ThrownWithinASecond(() => IdxFile.Read(link), link, fifo, log: output));
+        Assert.Contains(link, ex.Message);
+    }
+
+    [Theory]
+    [InlineData("/dev/zero")]
+    [InlineData("/dev/null")]
+    [InlineData("/dev/urandom")]
+    public void Devices_are_refused(string device)
+    {
+        if (!File.Exists(device))
+        {
+            output.WriteLine($"SKIPPED: {device} does not exist here");
+            return;
+        }
+        var ex = Assert.IsType<InvalidDataException>(SpecialFiles.ThrownWithinASecond(() => IdxFile.Read(device), device, log: output));
+        Assert.Contains(device, ex.Message);
+        Assert.Contains("device", ex.Message); // not "element type 0x00" from reading zeros
+        output.WriteLine(ex.Message);
+    }
+
+    [Fact]
+    public void Symbolic_link_to_a_regular_file_is_read()
+    {
+        var file = PathFor("real");
+        IdxFile.Write(file, [2, 2], [1, 2, 3, 4], gzip: true);
+        var link = PathFor("link");
+        File.CreateSymbolicLink(link, file);
+        Assert.Equal([1, 2, 3, 4], IdxFile.Read(link).Data);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Header_declaring_2_to_the_31_images_is_refused_before_reading_data(bool gzip)
+    {
+        // 2^31 x 28 x 28 is 1.7e12 bytes: refused on the header alone, with a few real images behind it.
+        var file = PathFor("huge-images");
+        var raw = Header(0x08, 1u << 31, 28, 28).Concat(Pattern(3 * 784)).ToArray();
+        File.WriteAllBytes(file, gzip ? Gzip(raw) : raw);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Contains("more than", ReadFails(file).Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "allocated over 1 MB for a refused header");
+        // Under the cap (840 MB) but more than a small gzip file can hold: refused without a buffer or a full inflate.
+        raw = Header(0x08, 1u << 20, 28, 28).Concat(Pattern(3 * 784)).ToArray();
+        File.WriteAllBytes(file, gzip ? Gzip(raw) : raw);
+        before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.Contains("truncated", ReadFails(file).Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "allocated over 1 MB for a refused header");
+    }
+
+    [Fact]
     public void Wrong_magic()
     {
         var raw = Header(0x08, 2).Concat(Pattern(2)).ToArray();
