@@ -36,7 +36,7 @@ public static class IdxFile
     /// </summary>
     public static IdxData Read(string path)
     {
-        RegularFile.Require(path, "an IDX file", "idx");
+        IO.RegularFile.Require(path, "idx");
         using var file = Open(path);
         Span<byte> magic = stackalloc byte[2];
         int got = ReadUpTo(file, magic, path);
@@ -158,7 +158,7 @@ public static class IdxFile
     /// Writes an IDX file of unsigned bytes, gzip-compressed when <paramref name="gzip"/> is set.
     /// Written to a temporary file first, so a failure never leaves a half-written file at <paramref name="path"/>.
     /// </summary>
-    public static void Write(string path, ReadOnlySpan<int> dims, ReadOnlySpan<byte> data, bool gzip = false)
+    public static void Write(string path, ReadOnlySpan<int> dims, byte[] data, bool gzip = false)
     {
         if (dims.Length < 1 || dims.Length > MaxRank)
             throw new ArgumentException($"idx: rank {dims.Length} is outside 1..{MaxRank} (writing {path})");
@@ -176,36 +176,21 @@ public static class IdxFile
         for (int i = 0; i < dims.Length; i++) BinaryPrimitives.WriteInt32BigEndian(header.Slice(4 + 4 * i, 4), dims[i]);
         header = header[..(4 + 4 * dims.Length)];
 
-        var full = Path.GetFullPath(path);
-        var tmp = full + $".{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
+        var head = header.ToArray();
+        IO.AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            if (gzip)
             {
-                if (gzip)
-                {
-                    using var zip = new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true);
-                    zip.Write(header);
-                    zip.Write(data);
-                }
-                else
-                {
-                    file.Write(header);
-                    file.Write(data);
-                }
+                using var zip = new GZipStream(file, CompressionLevel.Optimal, leaveOpen: true);
+                zip.Write(head);
+                zip.Write(data);
             }
-            File.Move(tmp, full, overwrite: true);
-        }
-        catch
-        {
-            TryDelete(tmp);
-            throw;
-        }
-    }
-
-    static void TryDelete(string file)
-    {
-        try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            else
+            {
+                file.Write(head);
+                file.Write(data);
+            }
+        });
     }
 
     static string TypeName(byte t) => t switch

@@ -50,7 +50,7 @@ public static class Checkpointing
         if (run != null && model != null && model != run.Model)
             throw new Options.OptionException("model", $"'{model}' disagrees with {config}, which says the checkpoint is a '{run.Model}'");
         var m = Load(path, model ?? run?.Model ?? "cnn", run?.ModelOptions, d);
-        var (_, test) = FashionMnist.Load(dataDir);
+        var (_, test) = FashionMnist.Load(dataDir, run?.ModelOptions.Classes ?? 10);
         return Evaluation.Run(m, new DataLoader(test, 1000, shuffle: false, device: d));
     }
 }

@@ -17,7 +17,7 @@ public static class RunBuilder
     /// <summary>Loads the data the options name (Fashion-MNIST or <see cref="TrainOptions.DataDir"/>) and builds the trainer.</summary>
     public static Trainer Build(TrainOptions o)
     {
-        var (train, test) = FashionMnist.Load(o.DataDir);
+        var (train, test) = FashionMnist.Load(o.DataDir, o.ModelOptions.Classes);
         return Build(o, train, test);
     }
 
@@ -33,7 +33,7 @@ public static class RunBuilder
         Generator.ManualSeed(o.Seed);
         int classes = Math.Max(train.Classes, test.Classes);
         OptionException.Require(classes <= o.ModelOptions.Classes, "model_options.classes",
-            $"the data has labels up to {classes - 1} but the model has {o.ModelOptions.Classes} outputs; set classes to at least {classes}");
+            $"the data has {classes} classes but the model has {o.ModelOptions.Classes} outputs; set classes to at least {classes}");
         var trainSet = train.Take(o.TrainLimit) with { Augmentation = new Augmentation(o.CropPadding, o.HorizontalFlip) };
         OptionException.Require(o.BatchSize <= trainSet.Count, "batch_size", $"{o.BatchSize} is larger than the {trainSet.Count} training examples");
         var model = ModelZoo.Build(o.Model, o.ModelOptions, o.Seed);

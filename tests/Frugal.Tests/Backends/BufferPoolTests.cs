@@ -4,6 +4,7 @@ using Frugal.Tensors;
 
 namespace Frugal.Tests.Backends;
 
+[Collection(GcObservingCollection.Name)]
 public class BufferPoolTests
 {
     const int N = BufferPool.MinLength * 2;

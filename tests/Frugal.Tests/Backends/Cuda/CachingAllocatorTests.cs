@@ -4,6 +4,7 @@ using Frugal.Backends.Cuda.Memory;
 namespace Frugal.Tests.Backends.Cuda;
 
 /// <summary>The caching allocator's bookkeeping, on a fake device memory (no GPU needed).</summary>
+[Collection(GcObservingCollection.Name)]
 public class CachingAllocatorTests
 {
     /// <summary>Hands out increasing fake addresses; can be limited to a number of bytes to simulate a full device.</summary>
