@@ -46,10 +46,11 @@ internal static class CheckpointTensors
     static void CheckTensor(string key, Tensor t, string dtype, string path, bool exactDtypes)
     {
         bool counter = RunFolder.IsInt64(key);
-        bool ok = exactDtypes ? dtype == (counter ? "I64" : "F32") : (counter ? Integers : Floats).Contains(dtype);
-        if (!ok)
-            throw Bad(path, $"tensor '{key}' is stored as {dtype}, expected {(exactDtypes ? (counter ? "I64" : "F32") : string.Join(" or ", counter ? Integers : Floats))}"
-                + (counter ? " (a step counter)" : ""));
+        // A model file from elsewhere may hold a counter as a float (SafeTensors.Save without isInt64 does): its value,
+        // checked below, is what must be a count.
+        var allowed = exactDtypes ? [counter ? "I64" : "F32"] : counter ? [.. Integers, .. Floats] : Floats;
+        if (!allowed.Contains(dtype))
+            throw Bad(path, $"tensor '{key}' is stored as {dtype}, expected {string.Join(" or ", allowed)}" + (counter ? " (a step counter)" : ""));
         var values = t.ToArray();
         for (int i = 0; i < values.Length; i++)
         {

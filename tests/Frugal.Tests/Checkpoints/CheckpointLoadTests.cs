@@ -214,8 +214,12 @@ public sealed class CheckpointLoadTests(ITestOutputHelper output) : IDisposable
         var ex = Assert.Throws<InvalidDataException>(() => CheckpointTensors.CheckAll(SafeTensors.Load(file), file, exactDtypes: false));
         Assert.Contains("'bn.num_batches_tracked' holds -3", ex.Message);
         CheckpointFiles.Write(file, [new Entry("bn.num_batches_tracked", "F32", [], Floats(3))], null);
+        CheckpointTensors.CheckAll(SafeTensors.Load(file), file, exactDtypes: false);          // a whole count stored as a float: fine
+        CheckpointFiles.Write(file, [new Entry("bn.num_batches_tracked", "F32", [], Floats(2.5f))], null);
         ex = Assert.Throws<InvalidDataException>(() => CheckpointTensors.CheckAll(SafeTensors.Load(file), file, exactDtypes: false));
-        Assert.Contains("stored as F32", ex.Message);
+        Assert.Contains("'bn.num_batches_tracked' holds 2.5", ex.Message);
+        ex = Assert.Throws<InvalidDataException>(() => CheckpointTensors.CheckAll(SafeTensors.Load(file), file, exactDtypes: true));
+        Assert.Contains("stored as F32, expected I64", ex.Message);      // a checkpoint for resume is Frugal's own: exact
     }
 
     // ---- 4. not a regular file ----------------------------------------------------------------
