@@ -10,7 +10,7 @@ namespace Frugal.Training;
 /// <summary>
 /// The training loop, composed of parts: a model, its optimizer, training (and optionally test) data, a loss, the
 /// efficient-training methods, a run folder and callbacks. Per epoch it trains over the loader's batches, evaluates,
-/// writes a checkpoint (atomically) and one metrics line. All randomness is a function of (seed, epoch) or lives in
+/// stops if the epoch diverged, then writes one metrics line and a checkpoint (each atomically). All randomness is a function of (seed, epoch) or lives in
 /// the checkpoint (the default generator's state), so <c>Run(epochs, resume: true)</c> after a kill reproduces the
 /// uninterrupted run's metrics exactly, for any model and data set.
 /// </summary>
