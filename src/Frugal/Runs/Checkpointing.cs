@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Frugal.Checkpoints;
 using Frugal.Data;
 using Frugal.Models;
@@ -44,13 +45,29 @@ public static class Checkpointing
     {
         var d = Device.Parse(device);
         var config = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "config.json");
-        TrainOptions? run = null;
-        if (File.Exists(config))
-            run = TrainOptions.FromJson(IO.RegularFile.ReadAllText(config, "run config"), config);
-        if (run != null && model != null && model != run.Model)
-            throw new Options.OptionException("model", $"'{model}' disagrees with {config}, which says the checkpoint is a '{run.Model}'");
-        var m = Load(path, model ?? run?.Model ?? "cnn", run?.ModelOptions, d);
-        var (_, test) = FashionMnist.Load(dataDir, run?.ModelOptions.Classes ?? 10);
+        var (runModel, sizes) = File.Exists(config) || Directory.Exists(config) ? ModelOf(config) : (null, null);
+        if (runModel != null && model != null && model != runModel)
+            throw new Options.OptionException("model", $"'{model}' disagrees with {config}, which says the checkpoint is a '{runModel}'");
+        var m = Load(path, model ?? runModel ?? "cnn", sizes, d);
+        var (_, test) = FashionMnist.Load(dataDir, sizes?.Classes ?? 10);
         return Evaluation.Run(m, new DataLoader(test, 1000, shuffle: false, device: d));
     }
+
+    /// <summary>Only the model's name and sizes of a run config: all evaluation needs, read leniently so that run
+    /// folders of earlier versions (other method keys) still evaluate.</summary>
+    static (string? Model, ModelOptions? Sizes) ModelOf(string config)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(IO.RegularFile.ReadAllText(config, "run config"));
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{config}: not a run config (a JSON object)");
+            string? name = root.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+            var sizes = root.TryGetProperty("model_options", out var o) && o.ValueKind == JsonValueKind.Object ? o.Deserialize<ModelOptions>(Lenient) : null;
+            return (name, sizes);
+        }
+        catch (JsonException e) { throw new InvalidDataException($"{config}: not readable as a run config ({e.Message.Split(". Path")[0]})", e); }
+    }
+
+    static readonly JsonSerializerOptions Lenient = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 }

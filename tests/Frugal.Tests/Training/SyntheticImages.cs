@@ -38,10 +38,3 @@ static class SyntheticImages
         return dir;
     }
 }
-
-/// <summary>Runs a <see cref="Frugal.Runs.TrainOptions"/> recipe on given images, as the CLI does.</summary>
-static class Recipe
-{
-    public static IReadOnlyList<Frugal.Training.EpochMetrics> Fit(Frugal.Runs.TrainOptions o, ImageDataset train, ImageDataset test, bool resume = false) =>
-        Frugal.Runs.RunBuilder.Build(o, train, test).Run(o.Epochs, resume);
-}

@@ -115,6 +115,20 @@ public class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Eval_takes_the_model_from_config_json_even_one_of_an_earlier_version()
+    {
+        var h = Recipe.Fit(Small(_dir, epochs: 1), Train, Test);
+        var data = SyntheticImages.WriteIdxFolder(Path.Combine(_dir, "data"), Train, Test);
+        var checkpoint = Path.Combine(_dir, "model.safetensors");
+        Assert.Equal(h[0].TestAccuracy, Checkpointing.Evaluate(checkpoint, null, data, "cpu").Accuracy);
+        // The flat method keys and the extra model_options key that earlier versions wrote.
+        File.WriteAllText(Path.Combine(_dir, "config.json"),
+            "{\"model\":\"mlp\",\"model_options\":{\"hidden\":[32],\"classes\":10,\"hidden_or_default\":[32]},\"grad_prune\":0.8,\"grad_prune_mode\":\"stochastic\"}");
+        Assert.Equal(h[0].TestAccuracy, Checkpointing.Evaluate(checkpoint, null, data, "cpu").Accuracy);
+        Assert.Equal("model", Assert.Throws<OptionException>(() => Checkpointing.Evaluate(checkpoint, "cnn", data, "cpu")).Key);
+    }
+
+    [Fact]
     public void Loader_is_deterministic_per_epoch_and_differs_between_epochs()
     {
         var l = new Frugal.Data.DataLoader(Train, 32, shuffle: true, seed: 5);
