@@ -102,11 +102,7 @@ public sealed class FashionMnistTests(ITestOutputHelper output) : IDisposable
         WriteValid();
         var fifo = File_("t10k", "labels");
         File.Delete(fifo);
-        if (!SpecialFiles.MakeFifo(fifo))
-        {
-            output.WriteLine("SKIPPED: mkfifo is not available here");
-            return;
-        }
+        Assert.True(SpecialFiles.MakeFifo(fifo), "mkfifo (coreutils) failed");
         var ex = Assert.IsType<InvalidDataException>(SpecialFiles.ThrownWithinASecond(() => FashionMnist.Load(_dir), fifo, fifo, log: output));
         Assert.Contains(fifo, ex.Message);
         Assert.Contains("named pipe", ex.Message);
