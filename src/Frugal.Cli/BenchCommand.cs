@@ -12,7 +12,7 @@ static class BenchCommand
     {
         var bench = new Command("bench", "Micro-benchmarks (figures go to docs/RESULTS.md; compare ratios from one run)");
         var gemm = new Command("gemm", "SGEMM GFLOP/s through Frugal's matmul vs cblas_sgemm called directly, square sizes");
-        var sizes = new Option<int[]>("--sizes") { Description = "Square sizes (default 128-2048 on the CPU, 1024-8192 on a GPU)" };
+        var sizes = new Option<int[]>("--sizes") { Description = "Square sizes (default 128-2048 on the CPU, 1024-8192 on a GPU)", AllowMultipleArgumentsPerToken = true };
         var gemmDevice = new Option<string>("--device") { Description = "cpu, or cuda[:N] for cuBLAS FP32 and TF32", DefaultValueFactory = _ => "cpu" };
         gemm.Options.Add(sizes); gemm.Options.Add(gemmDevice);
         gemm.SetAction(p => Cli.Run(() =>

@@ -32,7 +32,8 @@ static class TrainFlags
         public Flag(string name, string key, string description, Func<TrainOptions, T> get, Func<TrainOptions, T, TrainOptions> set)
         {
             var def = get(new TrainOptions());
-            _option = new Option<T>(name) { Description = description, DefaultValueFactory = _ => def };
+            // A list flag takes its values after one name ("--hidden 1024 1024"), as its help says.
+            _option = new Option<T>(name) { Description = description, DefaultValueFactory = _ => def, AllowMultipleArgumentsPerToken = typeof(T).IsArray };
             _set = set;
             Key = key;
         }

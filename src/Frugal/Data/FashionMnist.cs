@@ -23,6 +23,7 @@ public static class FashionMnist
         if (!Directory.Exists(dir))
             throw new DirectoryNotFoundException(dir == DefaultDirectory
                 ? $"data: {dir} does not exist. Install Fashion-MNIST with: sudo apt-get install dataset-fashion-mnist (or give another folder of MNIST-format IDX files as data_dir)"
+                : File.Exists(dir) ? $"data: {dir} is a file; give the folder that holds the MNIST-format IDX files"
                 : $"data: folder {dir} does not exist (expected MNIST-format IDX files in it)");
         var (train, trainImages) = LoadSplit(dir, "train", classes);
         var (test, testImages) = LoadSplit(dir, "t10k", classes);

@@ -70,6 +70,10 @@ public sealed partial record TrainOptions
         // JSON can set any of these to null.
         OptionException.Require(ModelOptions != null, "model_options", "must be a section (an object), not null");
         OptionException.Require(Device != null, "device", "must be cpu, cuda or cuda:N, not null");
+        OptionException.Require(ModelOptions.Classes >= 1, "model_options.classes", $"must be at least 1, got {ModelOptions.Classes}");
+        OptionException.Require(ModelOptions.Width >= 0, "model_options.width", $"must be ≥ 0 (0 = the model's default), got {ModelOptions.Width}");
+        OptionException.Require(ModelOptions.Depth >= 0, "model_options.depth", $"must be ≥ 0 (0 = the model's default), got {ModelOptions.Depth}");
+        OptionException.Require(ModelOptions.Hidden?.All(h => h >= 1) ?? true, "model_options.hidden", $"widths must be at least 1, got [{string.Join(", ", ModelOptions.Hidden ?? [])}]");
         OptionException.Require(Array.IndexOf(ModelZoo.Names, Model) >= 0, "model", $"unknown model '{Model}' (choose one of {string.Join(", ", ModelZoo.Names)})");
         OptionException.Require(Epochs >= 1, "epochs", $"must be at least 1, got {Epochs}");
         OptionException.Require(BatchSize >= 1, "batch_size", $"must be at least 1, got {BatchSize}");

@@ -41,6 +41,10 @@ public class BadInputTests(ITestOutputHelper output) : IDisposable
             (["train", "--clip-grad-norm", "-1"], "--clip-grad-norm"),
             (["train", "--warmup-epochs", "99", "--epochs", "2"], "--warmup-epochs"),
             (["train", "--model", "vgg"], "--model"),
+            (["train", "--width", "-4"], "--width"),
+            (["train", "--hidden", "64", "0"], "--hidden"),
+            (["train", "--config", File_("classes.json", "{\"model_options\": {\"classes\": 0}}")], "model_options.classes"),
+            (["train", "--data-dir", "/etc/passwd"], "is a file"),
             (["train", "--optimizer", "rmsprop"], "--optimizer"),
             (["train", "--device", "tpu"], "--device"),
             (["train", "--keep", "0.5"], "--keep needs --approx"),
@@ -81,6 +85,17 @@ public class BadInputTests(ITestOutputHelper output) : IDisposable
             Assert.DoesNotContain("   at ", r.Stderr + r.Stdout);
             Assert.DoesNotContain("internal error", line);
         }
+    }
+
+    [Fact]
+    public void A_list_flag_takes_its_values_after_one_name_as_its_help_says()
+    {
+        var data = SyntheticImages.WriteIdxFolder(Path.Combine(_dir, "data"), SyntheticImages.Make(64, 4, 1), SyntheticImages.Make(32, 4, 2));
+        var run = Path.Combine(_dir, "run");
+        var r = FrugalProcess.Run(TimeSpan.FromSeconds(60), "train", "--model", "mlp", "--hidden", "16", "8", "--epochs", "1",
+            "--batch-size", "16", "--data-dir", data, "--out", run);
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Equal([16, 8], TrainOptions.FromJson(File.ReadAllText(Path.Combine(run, "config.json")), "config.json").ModelOptions.Hidden!);
     }
 
     /// <summary>Seeded mutations of a valid run config: each either reads as a valid config or is refused with an
