@@ -18,9 +18,7 @@ public static class Checkpointing
     /// </summary>
     public static Module Load(string path, string model, ModelOptions? options = null, Device? device = null)
     {
-        CheckpointTensors.NotAFolder(path);
-        if (!File.Exists(path)) throw new FileNotFoundException($"checkpoint: {path} does not exist", path);
-        var file = SafeTensors.Load(path);
+        var file = SafeTensors.Load(path);   // refuses a missing file, a folder, a FIFO, naming the path
         // A plain model file may come from PyTorch (F16, BF16...); a Frugal checkpoint holds only what Frugal writes.
         bool sectioned = file.Tensors.Keys.Any(k => k.StartsWith(CheckpointTensors.ModelPrefix, StringComparison.Ordinal));
         Dictionary<string, Tensor> tensors;
@@ -32,9 +30,9 @@ public static class Checkpointing
             tensors = file.Tensors.ToDictionary(p => p.Key, p => p.Value);
         }
         var m = ModelZoo.Build(model, options);
+        // Keys and shapes, all LoadStateDict checks, are checked here first, with the path in the message.
         CheckpointTensors.CheckFits(m, tensors, path, sectioned ? CheckpointTensors.ModelPrefix : "", $"model '{model}'");
-        try { m.LoadStateDict(tensors); }
-        catch (ArgumentException e) { throw new InvalidDataException($"{path}: does not fit model '{model}': {e.Message}", e); }
+        m.LoadStateDict(tensors);
         if (device is { } d && d != Device.Cpu) m.To(d);
         return m;
     }

@@ -149,8 +149,7 @@ public sealed class RunFolder : IDisposable
         // here leaves both as they were.
         try { optimizer.LoadStateDict(optimizerState); }
         catch (ArgumentException e) { throw new InvalidDataException($"{CheckpointPath}: optimizer state does not fit this run's {optimizer.Name} (was the run started with another optimizer or other model sizes?): {e.Message}", e); }
-        try { model.LoadStateDict(modelState); }
-        catch (ArgumentException e) { throw new InvalidDataException($"{CheckpointPath}: model state does not fit this run's model: {e.Message}", e); }
+        model.LoadStateDict(modelState);   // its keys and shapes were checked (CheckFits), with the path in the message
         return state;
     }
 }
