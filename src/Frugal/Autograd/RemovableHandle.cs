@@ -2,8 +2,8 @@ namespace Frugal.Autograd;
 
 /// <summary>
 /// What a hook registration returns (PyTorch's RemovableHandle): <see cref="Remove"/>, or disposing it, unregisters
-/// exactly that hook and leaves the others; removing twice is harmless. Hook lists are copied on removal, so a hook
-/// may remove itself (or another) while the hooks run.
+/// exactly that hook and leaves the others; removing twice is harmless. Hook lists are replaced, never changed in
+/// place, so a hook may add or remove hooks while the hooks run.
 /// </summary>
 public sealed class RemovableHandle : IDisposable
 {
@@ -11,17 +11,18 @@ public sealed class RemovableHandle : IDisposable
 
     internal RemovableHandle(Action remove) => _remove = remove;
 
-    /// <summary>Registers <paramref name="hook"/> in <paramref name="hooks"/> (created on first use) and returns its handle.</summary>
-    internal static RemovableHandle Add<T>(ref List<T>? hooks, T hook, Func<List<T>?> get, Action<List<T>?> set) where T : class
+    /// <summary>Registers <paramref name="hook"/> in the list behind <paramref name="get"/>/<paramref name="set"/>
+    /// (null = none) and returns its handle. Adding and removing both replace the list, so hooks that run while one is
+    /// added or removed finish over the list they started with.</summary>
+    internal static RemovableHandle Add<T>(T hook, Func<List<T>?> get, Action<List<T>?> set) where T : class
     {
-        (hooks ??= []).Add(hook);
+        set([.. get() ?? [], hook]);
         return new RemovableHandle(() =>
         {
             var current = get();
-            if (current == null) return;
-            int i = current.FindIndex(h => ReferenceEquals(h, hook));
+            int i = current?.FindIndex(h => ReferenceEquals(h, hook)) ?? -1;
             if (i < 0) return;
-            var copy = new List<T>(current);
+            var copy = new List<T>(current!);
             copy.RemoveAt(i);
             set(copy.Count == 0 ? null : copy);
         });

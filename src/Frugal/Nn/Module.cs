@@ -35,7 +35,7 @@ public abstract class Module
     /// register_forward_hook). Gradient methods use it to hook the neural gradient of a layer's output.
     /// The handle removes this hook alone.</summary>
     public Autograd.RemovableHandle RegisterForwardHook(Func<Module, Tensor, Tensor> hook) =>
-        Autograd.RemovableHandle.Add(ref _forwardHooks, hook, () => _forwardHooks, h => _forwardHooks = h);
+        Autograd.RemovableHandle.Add(hook, () => _forwardHooks, h => _forwardHooks = h);
 
     /// <summary>Registers a parameter (gradients on) under <paramref name="name"/>.</summary>
     protected Tensor Parameter(string name, Tensor value)

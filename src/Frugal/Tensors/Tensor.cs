@@ -64,7 +64,7 @@ public sealed partial class Tensor
     public Autograd.RemovableHandle RegisterHook(Func<Tensor, Tensor> hook)
     {
         if (!RequiresGrad) throw new InvalidOperationException($"register_hook: tensor {Name ?? Shape.ToString()} does not require grad");
-        return Autograd.RemovableHandle.Add(ref Hooks, hook, () => Hooks, h => Hooks = h);
+        return Autograd.RemovableHandle.Add(hook, () => Hooks, h => Hooks = h);
     }
 
     /// <summary>Back-propagates from this tensor; a scalar needs no <paramref name="gradient"/>.</summary>
