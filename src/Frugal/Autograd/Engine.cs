@@ -34,6 +34,7 @@ static class Engine
             if (fn == null)
             {
                 t.Grad = t.Grad == null ? g : t.Grad.Add(g);
+                if (t.PostAccumulateHooks != null) foreach (var hook in t.PostAccumulateHooks) hook(t);
                 continue;
             }
             long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;

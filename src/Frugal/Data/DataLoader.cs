@@ -17,14 +17,39 @@ public sealed class DataLoader(IDataset data, int batchSize, bool shuffle, ulong
     /// <summary>Where batches are put (the CPU unless given).</summary>
     public Device Device { get; } = device ?? Device.Cpu;
 
-    /// <summary>Batches per epoch.</summary>
-    public int Count => dropLast ? Data.Count / BatchSize : (Data.Count + BatchSize - 1) / BatchSize;
+    /// <summary>
+    /// This loader's part of a data-parallel job of <c>Count</c> ranks: every rank cuts the same (seed, epoch) order
+    /// into global batches of Count × <see cref="BatchSize"/> examples and takes slice <c>Rank</c> of each, so the
+    /// ranks' batches together are exactly one process's batches of the global size. With dropLast the ranks' batch
+    /// counts are equal (training); otherwise the last global batch is split as evenly as it goes (evaluation).
+    /// </summary>
+    public (int Rank, int Count) Shard
+    {
+        get => _shard;
+        init => _shard = value.Count >= 1 && value.Rank >= 0 && value.Rank < value.Count ? value
+            : throw new ArgumentException($"data loader: shard {value.Rank} of {value.Count} does not exist");
+    }
+    readonly (int Rank, int Count) _shard = (0, 1);
+
+    int GlobalBatch => BatchSize * _shard.Count;
+
+    /// <summary>Batches per epoch (this shard's).</summary>
+    public int Count => dropLast ? Data.Count / GlobalBatch : (Data.Count + GlobalBatch - 1) / GlobalBatch;
 
     /// <summary>The example order of an epoch (identity without shuffling).</summary>
     public int[] Order(int epoch)
     {
         if (!shuffle) return Enumerable.Range(0, Data.Count).ToArray();
         return new Generator(seed * 1_000_003UL + (ulong)epoch).Permutation(Data.Count);
+    }
+
+    /// <summary>Where this shard's part of global batch <paramref name="b"/> lies in the epoch's order.</summary>
+    (int Start, int Count) Slice(int b)
+    {
+        int start = b * GlobalBatch, global = Math.Min(GlobalBatch, Data.Count - start);
+        int per = (global + _shard.Count - 1) / _shard.Count;
+        int from = Math.Min(global, _shard.Rank * per), to = Math.Min(global, from + per);
+        return (start + from, to - from);
     }
 
     /// <summary>The batches of one epoch, starting at batch <paramref name="skip"/> (for resuming mid-epoch).</summary>
@@ -41,7 +66,8 @@ public sealed class DataLoader(IDataset data, int batchSize, bool shuffle, ulong
             {
                 for (int b = 0; b < Count; b++)
                 {
-                    int start = b * BatchSize, n = Math.Min(BatchSize, Data.Count - start);
+                    var (start, n) = Slice(b);
+                    if (n == 0) continue;
                     var batch = Data.GetBatch(order.AsSpan(start, n), Device, augRng);
                     if (b < skip) continue;
                     await channel.Writer.WriteAsync(batch, cts.Token);

@@ -67,6 +67,19 @@ public sealed partial class Tensor
         return Autograd.RemovableHandle.Add(hook, () => Hooks, h => Hooks = h);
     }
 
+    internal List<Action<Tensor>>? PostAccumulateHooks;
+
+    /// <summary>
+    /// Registers a hook that runs on a leaf right after backward has accumulated into its <see cref="Grad"/> (PyTorch's
+    /// register_post_accumulate_grad_hook): the point where a data-parallel trainer may send the gradient while
+    /// backward goes on with earlier layers. The hook gets the leaf itself.
+    /// </summary>
+    public Autograd.RemovableHandle RegisterPostAccumulateGradHook(Action<Tensor> hook)
+    {
+        if (!RequiresGrad || !IsLeaf) throw new InvalidOperationException($"register_post_accumulate_grad_hook: tensor {Name ?? Shape.ToString()} is not a leaf that requires grad");
+        return Autograd.RemovableHandle.Add(hook, () => PostAccumulateHooks, h => PostAccumulateHooks = h);
+    }
+
     /// <summary>Back-propagates from this tensor; a scalar needs no <paramref name="gradient"/>.</summary>
     public void Backward(Tensor? gradient = null) => Engine.Backward(this, gradient);
 

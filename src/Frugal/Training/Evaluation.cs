@@ -12,6 +12,14 @@ public static class Evaluation
     /// arg-max output is the label (NaN when the data set has no labels).</summary>
     public static (double Loss, double Accuracy) Run(Module model, DataLoader loader, LossFunction? loss = null)
     {
+        var t = Totals(model, loader, loss);
+        return t.Examples == 0 ? (double.NaN, double.NaN) : (t.LossSum / t.Examples, t.Labelled ? t.Correct / t.Examples : double.NaN);
+    }
+
+    /// <summary>The sums behind <see cref="Run"/>: loss × batch size, correct answers, examples (data-parallel
+    /// evaluation adds them over the ranks' shards).</summary>
+    public static (double LossSum, double Correct, double Examples, bool Labelled) Totals(Module model, DataLoader loader, LossFunction? loss = null)
+    {
         loss ??= LossFunctions.CrossEntropy();
         bool wasTraining = model.Training;
         model.Eval();
@@ -36,6 +44,6 @@ public static class Evaluation
             }
         }
         model.Train(wasTraining);
-        return seen == 0 ? (double.NaN, double.NaN) : (lossSum / seen, labelled ? (double)correct / seen : double.NaN);
+        return (lossSum, correct, seen, labelled);
     }
 }

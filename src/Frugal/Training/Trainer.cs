@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Frugal.Data;
+using Frugal.Distributed;
 using Frugal.Methods;
 using Frugal.Nn;
 using Frugal.Optim;
@@ -30,6 +32,14 @@ public sealed class Trainer
     /// <summary>Clip the global gradient L2 norm to this value before each step (0 = off).</summary>
     public double ClipGradNorm { get; init; }
     public List<ITrainingCallback> Callbacks { get; } = [];
+    /// <summary>
+    /// Data parallelism over ranks (null: this process alone). Every rank runs the same Trainer on its shard of the
+    /// data (the loaders' <see cref="DataLoader.Shard"/>); only rank 0 should be given the run folder and the
+    /// callbacks that report. Losses, accuracies and samples/s in the metrics are over all ranks; a resumed run
+    /// continues from rank 0's checkpoint on every rank. With <see cref="DataParallelOptions.MicroBatches"/> M > 1
+    /// a step accumulates M loader batches.
+    /// </summary>
+    public DataParallel? Parallel { get; init; }
 
     /// <param name="model">On the device of <paramref name="train"/>'s batches.</param>
     /// <param name="optimizer">Over the model's parameters.</param>
@@ -54,27 +64,31 @@ public sealed class Trainer
     public IReadOnlyList<EpochMetrics> Run(int epochs, bool resume = false)
     {
         if (epochs < 1) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "trainer: train at least one epoch");
+        if (StepsPerEpoch == 0)
+            throw new ArgumentException($"trainer: {TrainLoader.Count} batches per epoch make no step of {Parallel!.Options.MicroBatches} micro-batches; use fewer micro-batches or more data");
         int start = 1;
         var history = new List<EpochMetrics>();
         if (resume)
         {
-            if (RunFolder == null) throw new InvalidOperationException("trainer: resuming needs a run folder to continue from");
-            var state = RunFolder.LoadCheckpoint(Model, Optimizer);
-            if (state == null) Say($"resume: no checkpoint in {RunFolder.Path}; starting from epoch 1");
-            else
+            // Under data parallelism rank 0 reads the checkpoint and the other ranks receive it.
+            if (RunFolder == null && Parallel is not { IsRoot: false })
+                throw new InvalidOperationException("trainer: resuming needs a run folder to continue from");
+            var state = RunFolder?.LoadCheckpoint(Model, Optimizer);
+            if (RunFolder != null && state == null) Say($"resume: no checkpoint in {RunFolder.Path}; starting from epoch 1");
+            else if (RunFolder != null && state != null)
             {
-                start = state.Epoch + 1;
-                Generator.Default.State = state.GeneratorState;
                 history.AddRange(RunFolder.ReadMetrics(upToEpoch: state.Epoch));
                 // A kill between model.safetensors and the checkpoint leaves the model a step ahead: match them.
                 RunFolder.SaveModel(Model, state.Epoch);
                 Say($"resume: continuing {RunFolder.Path} after epoch {state.Epoch}");
             }
+            if (state != null) Generator.Default.State = state.GeneratorState;
+            start = (Parallel != null ? ShareCheckpoint(state?.Epoch ?? 0) : state?.Epoch ?? 0) + 1;
         }
         RunFolder?.Start(history);
         try
         {
-            foreach (var cb in Callbacks) cb.OnRunStart(start, epochs, TrainLoader.Count);
+            foreach (var cb in Callbacks) cb.OnRunStart(start, epochs, StepsPerEpoch);
             for (int epoch = start; epoch <= epochs; epoch++) RunEpoch(epoch, history);
         }
         finally { RunFolder?.Dispose(); }
@@ -85,12 +99,19 @@ public sealed class Trainer
     void RunEpoch(int epoch, List<EpochMetrics> history)
     {
         var m = TrainEpoch(epoch);
+        Parallel?.AverageBuffers();
         foreach (var cb in Callbacks) cb.OnEvaluate(epoch);
         if (TestLoader != null)
         {
             var sw = Stopwatch.StartNew();
-            var (testLoss, testAcc) = Evaluation.Run(Model, TestLoader, Loss);
-            m = m with { TestLoss = testLoss, TestAccuracy = testAcc, EvalSeconds = sw.Elapsed.TotalSeconds };
+            var (lossSum, correct, examples, labelled) = Evaluation.Totals(Model, TestLoader, Loss);
+            if (Parallel != null) (lossSum, correct, examples) = Sum(lossSum, correct, examples);
+            m = m with
+            {
+                TestLoss = examples > 0 ? lossSum / examples : double.NaN,
+                TestAccuracy = examples > 0 && labelled ? correct / examples : double.NaN,
+                EvalSeconds = sw.Elapsed.TotalSeconds,
+            };
         }
         StopIfDiverged(epoch, m);
         // The metrics line first, the checkpoint last: a kill in between resumes from the previous epoch's
@@ -101,46 +122,87 @@ public sealed class Trainer
         foreach (var cb in Callbacks) cb.OnEpochEnd(m);
     }
 
+    /// <summary>Optimisation steps per epoch: the loader's batches, M to a step under data parallelism with
+    /// micro-batches (a remainder of fewer than M batches is left out, so every rank takes the same steps).</summary>
+    public int StepsPerEpoch => TrainLoader.Count / (Parallel?.Options.MicroBatches ?? 1);
+
     EpochMetrics TrainEpoch(int epoch)
     {
         Model.Train();
-        int batches = TrainLoader.Count, step = (epoch - 1) * batches;
-        double lossSum = 0;
-        long seen = 0;
+        int steps = StepsPerEpoch, micro = Parallel?.Options.MicroBatches ?? 1, step = (epoch - 1) * steps;
+        double lossSum = 0, seen = 0;
         var sw = Stopwatch.StartNew();
-        int b = 0;
-        foreach (var batch in TrainLoader.Epoch(epoch))
+        using var batches = TrainLoader.Epoch(epoch).GetEnumerator();
+        for (int b = 0; b < steps; b++)
         {
             // The step's dead tensors give their memory back for the next step (CPU buffer pool, GPU cache).
             using var deviceStep = TrainLoader.Device.BeginStep();
             if (Schedule != null) Optimizer.LearningRate = Schedule.LearningRate(step);
             step++;
-            foreach (var method in Methods) method.OnStep(epoch, b, batches);
-            var output = Model.Call(batch.Inputs);
-            var loss = Loss(output, batch);
+            foreach (var method in Methods) method.OnStep(epoch, b, steps);
             Optimizer.ZeroGrad();
-            loss.Backward();
+            Parallel?.BeginStep();
+            for (int m = 0; m < micro && batches.MoveNext(); m++)
+            {
+                var batch = batches.Current;
+                var output = Model.Call(batch.Inputs);
+                var loss = Loss(output, batch);
+                Parallel?.PrepareBackward(last: m == micro - 1);
+                loss.Backward();
+                double l = loss.Item();
+                if (!double.IsFinite(l)) throw Diverged($"loss became {l} at epoch {epoch}, batch {b * micro + m + 1}");
+                // Unoptimised (tier-0) JIT code keeps locals alive to the end of the method; drop the graph
+                // explicitly so the step scope's collection frees this step's buffers for the next step.
+                loss = output = null!;
+                lossSum += l * batch.Size;
+                seen += batch.Size;
+            }
+            Parallel?.ReduceGradients();
             if (ClipGradNorm > 0) GradClip.ClipGradNorm(Optimizer.Parameters, ClipGradNorm);
-            double l = loss.Item();
-            if (!double.IsFinite(l)) throw Diverged($"loss became {l} at epoch {epoch}, batch {b + 1}");
             Optimizer.Step();
-            // Unoptimised (tier-0) JIT code keeps locals alive to the end of the method; drop the graph
-            // explicitly so the step scope's collection frees this step's buffers for the next step.
-            loss = output = null!;
-            lossSum += l * batch.Size;
-            seen += batch.Size;
-            b++;
-            foreach (var cb in Callbacks) cb.OnBatchEnd(epoch, b, batches, lossSum / seen, seen / sw.Elapsed.TotalSeconds);
+            int ranks = Parallel?.Group.Size ?? 1;
+            foreach (var cb in Callbacks) cb.OnBatchEnd(epoch, b + 1, steps, lossSum / seen, ranks * seen / sw.Elapsed.TotalSeconds);
         }
         double secs = sw.Elapsed.TotalSeconds;
+        if (Parallel != null) (lossSum, seen) = Sum(lossSum, seen);
         var figures = new Dictionary<string, object>();
         foreach (var method in Methods) method.CollectEpochFigures(figures);
+        Parallel?.CollectEpochFigures(figures);
         return new EpochMetrics
         {
             Epoch = epoch, TrainLoss = lossSum / seen, TestLoss = double.NaN, TestAccuracy = double.NaN,
             SamplesPerSecond = seen / secs, Seconds = secs,
             LearningRate = Optimizer.LearningRate, Extra = figures.Count > 0 ? figures : null,
         };
+    }
+
+    (double, double) Sum(double a, double b)
+    {
+        var s = Parallel!.SumOverRanks(a, b);
+        return (s[0], s[1]);
+    }
+
+    (double, double, double) Sum(double a, double b, double c)
+    {
+        var s = Parallel!.SumOverRanks(a, b, c);
+        return (s[0], s[1], s[2]);
+    }
+
+    /// <summary>Rank 0's resume point on every rank: the last completed epoch (0: none) and, after one, the
+    /// checkpoint's weights, optimizer state and generator state.</summary>
+    int ShareCheckpoint(int epoch)
+    {
+        var p = Parallel!;
+        Span<int> head = [epoch];
+        p.Group.Broadcast(head, 0);
+        if (head[0] == 0) return 0;
+        var generator = Generator.Default.State;
+        p.Group.Broadcast(MemoryMarshal.Cast<ulong, long>(generator.AsSpan()), 0);
+        Generator.Default.State = generator;
+        var model = p.BroadcastTensors(p.IsRoot ? Model.StateDict().ToDictionary(e => e.Key, e => e.Value) : null);
+        var optimizer = p.BroadcastTensors(p.IsRoot ? Optimizer.StateDict() : null);
+        if (!p.IsRoot) { Model.LoadStateDict(model); Optimizer.LoadStateDict(optimizer); }
+        return head[0];
     }
 
     /// <summary>A finished epoch whose test loss or weights are not finite must not overwrite the last good checkpoint.</summary>

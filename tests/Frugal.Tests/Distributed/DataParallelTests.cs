@@ -1,0 +1,188 @@
+using Frugal.Data;
+using Frugal.Distributed;
+using Frugal.Nn;
+using Frugal.Ops;
+using Frugal.Optim;
+using Frugal.Tensors;
+using Frugal.Tests.Training;
+using Frugal.Training;
+
+namespace Frugal.Tests.Distributed;
+
+/// <summary>
+/// Data parallelism with ranks as threads (<see cref="InProcessGroup"/>): N ranks on shards of B examples take the
+/// same steps as one process on batches of N·B, the ranks' weights stay bit-identical, BatchNorm's running statistics
+/// are the ranks' mean, gradients cross in buckets during backward, and micro-batches accumulate.
+/// </summary>
+[Collection(DefaultGeneratorCollection.Name)]
+public class DataParallelTests
+{
+    sealed class Net : Module
+    {
+        readonly Linear _a, _b, _c;
+        readonly BatchNorm1d? _norm;
+
+        public Net(bool batchNorm)
+        {
+            var g = new Generator(11);
+            _a = Child("a", new Linear(6, 32, generator: g));
+            if (batchNorm) _norm = Child("norm", new BatchNorm1d(32));
+            _b = Child("b", new Linear(32, 32, generator: g));
+            _c = Child("c", new Linear(32, 3, generator: g));
+        }
+
+        protected override Tensor Forward(Tensor x)
+        {
+            var h = _a.Call(x);
+            if (_norm != null) h = _norm.Call(h);
+            return _c.Call(_b.Call(h.Relu()).Relu());
+        }
+    }
+
+    static TensorDataset Data(int n, ulong seed)
+    {
+        var g = new Generator(seed);
+        var x = new float[n * 6];
+        var y = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < 6; j++) x[6 * i + j] = (float)(2 * g.NextDouble() - 1);
+            y[i] = (x[6 * i] + x[6 * i + 1] > 0 ? 1 : 0) + (x[6 * i + 2] > 0.3f ? 1 : 0);
+        }
+        return new TensorDataset(x, [6], labels: y);
+    }
+
+    static readonly TensorDataset Train = Data(384, 1), Test = Data(100, 2);
+
+    /// <summary>Trains <paramref name="epochs"/> on rank <paramref name="group"/>'s shard (or alone) and returns the
+    /// weights and the metrics.</summary>
+    static (float[][] Weights, IReadOnlyList<EpochMetrics> Metrics, DataParallel? Parallel) Fit(IProcessGroup? group, int batch, int epochs = 2,
+        bool batchNorm = false, DataParallelOptions? options = null)
+    {
+        var model = new Net(batchNorm);
+        var shard = group == null ? (0, 1) : (group.Rank, group.Size);
+        var train = new DataLoader(Train, batch, shuffle: true, seed: 3, dropLast: true) { Shard = shard };
+        var test = new DataLoader(Test, 32, shuffle: false) { Shard = shard };
+        var parallel = group == null ? null : new DataParallel(model, group, options ?? new() { BucketMegabytes = 0.002 });
+        var trainer = new Trainer(model, new Sgd(model.Parameters(), 0.1, momentum: 0.9), train, test) { Parallel = parallel };
+        var metrics = trainer.Run(epochs);
+        return (model.StateDict().Select(p => p.Value.ToArray()).ToArray(), metrics, parallel);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void N_ranks_take_the_steps_of_one_process_on_the_combined_batch(int n)
+    {
+        var alone = Fit(null, 8 * n);
+        var ranks = new (float[][] Weights, IReadOnlyList<EpochMetrics> Metrics, DataParallel? Parallel)[n];
+        InProcessGroup.Run(n, g => ranks[g.Rank] = Fit(g, 8));
+        Assert.True(ranks[0].Parallel!.Buckets.Count > 1, "the test wants several buckets");
+        for (int r = 1; r < n; r++)
+            for (int t = 0; t < alone.Weights.Length; t++) Assert.Equal(ranks[0].Weights[t], ranks[r].Weights[t]);
+        double moved = 0, differ = 0;
+        var start = new Net(false).StateDict().Select(p => p.Value.ToArray()).ToArray();
+        for (int t = 0; t < alone.Weights.Length; t++)
+            for (int i = 0; i < alone.Weights[t].Length; i++)
+            {
+                moved = Math.Max(moved, Math.Abs(alone.Weights[t][i] - start[t][i]));
+                differ = Math.Max(differ, Math.Abs(alone.Weights[t][i] - ranks[0].Weights[t][i]));
+            }
+        Assert.True(moved > 0.05, $"training moved the weights by {moved}");
+        Assert.True(differ < 2e-5, $"ranks and one process differ by {differ} (weights moved {moved})");
+        // Metrics are over all ranks: the same test set, the same loss.
+        Assert.Equal(alone.Metrics[^1].TestAccuracy, ranks[0].Metrics[^1].TestAccuracy, 6);
+        Assert.Equal(alone.Metrics[^1].TrainLoss, ranks[0].Metrics[^1].TrainLoss, 4);
+        var extra = ranks[0].Metrics[^1].Extra!;
+        long parameters = alone.Weights.Sum(w => (long)w.Length);
+        Assert.Equal((long)Math.Round(2.0 * (n - 1) / n * 4 * parameters), Convert.ToInt64(extra["wire_bytes_per_step"]));
+        // Every bucket went out from backward's hooks, the moment its last gradient was accumulated.
+        Assert.Equal(ranks[0].Parallel!.Buckets.Count, Convert.ToDouble(extra["buckets_sent_during_backward_per_step"]));
+    }
+
+    [Fact]
+    public void Without_overlap_the_buckets_go_after_backward_with_the_same_result()
+    {
+        var runs = new (float[][] Weights, IReadOnlyList<EpochMetrics> Metrics, DataParallel? Parallel)[2][];
+        foreach (bool overlap in new[] { true, false })
+        {
+            var ranks = runs[overlap ? 0 : 1] = new (float[][], IReadOnlyList<EpochMetrics>, DataParallel?)[2];
+            InProcessGroup.Run(2, g => ranks[g.Rank] = Fit(g, 8, epochs: 1, options: new() { BucketMegabytes = 0.002, Overlap = overlap }));
+        }
+        Assert.Equal(0.0, Convert.ToDouble(runs[1][0].Metrics[^1].Extra!["buckets_sent_during_backward_per_step"]));
+        for (int t = 0; t < runs[0][0].Weights.Length; t++) Assert.Equal(runs[0][0].Weights[t], runs[1][0].Weights[t]);
+    }
+
+    sealed class EpochCounter : ITrainingCallback
+    {
+        public int Epochs;
+        public void OnEpochEnd(EpochMetrics metrics) => Epochs++;
+    }
+
+    [Fact]
+    public void A_resumed_run_continues_from_rank_0s_checkpoint_on_every_rank_exactly()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "frugal-dp-resume-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            float[][] Fit(IProcessGroup g, string name, int epochs, bool resume)
+            {
+                var model = new Net(false);
+                var train = new DataLoader(Train, 8, shuffle: true, seed: 3, dropLast: true) { Shard = (g.Rank, g.Size) };
+                var trainer = new Trainer(model, new Sgd(model.Parameters(), 0.1, momentum: 0.9), train,
+                    run: g.Rank == 0 ? new RunFolder(Path.Combine(dir, name)) : null) { Parallel = new DataParallel(model, g) };
+                var counter = new EpochCounter();
+                trainer.Callbacks.Add(counter);
+                trainer.Run(epochs, resume);
+                if (resume) Assert.Equal(1, counter.Epochs); // it continued after epoch 2 instead of starting again
+                return model.StateDict().Select(p => p.Value.ToArray()).ToArray();
+            }
+            var full = new float[2][][];
+            var resumed = new float[2][][];
+            InProcessGroup.Run(2, g => full[g.Rank] = Fit(g, "full", 3, false));
+            InProcessGroup.Run(2, g => Fit(g, "cut", 2, false));
+            InProcessGroup.Run(2, g => resumed[g.Rank] = Fit(g, "cut", 3, true));
+            for (int r = 0; r < 2; r++)
+                for (int t = 0; t < full[0].Length; t++) Assert.Equal(full[0][t], resumed[r][t]);
+            Assert.Equal(File.ReadAllLines(Path.Combine(dir, "full", "metrics.jsonl")).Select(l => l[..l.IndexOf("\"samples_per_second\"")]),
+                File.ReadAllLines(Path.Combine(dir, "cut", "metrics.jsonl")).Select(l => l[..l.IndexOf("\"samples_per_second\"")]));
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Micro_batches_accumulate_to_the_step_of_their_union()
+    {
+        var alone = Fit(null, 32);
+        (float[][] Weights, IReadOnlyList<EpochMetrics>, DataParallel?)[] ranks = new (float[][], IReadOnlyList<EpochMetrics>, DataParallel?)[2];
+        InProcessGroup.Run(2, g => ranks[g.Rank] = Fit(g, 8, options: new() { MicroBatches = 2 }));
+        for (int t = 0; t < alone.Weights.Length; t++)
+            for (int i = 0; i < alone.Weights[t].Length; i++)
+                Assert.True(Math.Abs(alone.Weights[t][i] - ranks[1].Weights[t][i]) < 2e-5, $"tensor {t}[{i}]: {alone.Weights[t][i]} vs {ranks[1].Weights[t][i]}");
+    }
+
+    [Fact]
+    public void Under_BatchNorm_ranks_agree_and_running_statistics_are_the_ranks_mean()
+    {
+        var ranks = new float[2][][];
+        InProcessGroup.Run(2, g => ranks[g.Rank] = Fit(g, 16, epochs: 1, batchNorm: true).Weights);
+        for (int t = 0; t < ranks[0].Length; t++) Assert.Equal(ranks[0][t], ranks[1][t]);
+        // The running mean moved away from its initial zeros.
+        var names = new Net(true).StateDict().Select(p => p.Key).ToList();
+        Assert.Contains(ranks[0][names.IndexOf("norm.running_mean")], v => Math.Abs(v) > 1e-3);
+    }
+
+    [Fact]
+    public void The_constructor_gives_every_rank_rank_0s_weights_and_refuses_different_models()
+    {
+        InProcessGroup.Run(3, g =>
+        {
+            var model = new Net(false);
+            if (g.Rank > 0) foreach (var p in model.Parameters()) p.Span.Fill(g.Rank);
+            using var dp = new DataParallel(model, g);
+            Assert.Equal(new Net(false).StateDict()[0].Value.ToArray(), model.StateDict()[0].Value.ToArray());
+        });
+        var e = Assert.Throws<AggregateException>(() => InProcessGroup.Run(2, g => new DataParallel(new Net(g.Rank == 1), g)));
+        Assert.Contains("rank 1's model differs from rank 0's", e.InnerExceptions[0].Message);
+    }
+}
