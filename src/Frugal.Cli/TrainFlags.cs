@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Frugal.Distributed;
 using Frugal.Methods.Approximate;
 using Frugal.Methods.Compression;
 using Frugal.Ops;
@@ -59,6 +60,7 @@ static class TrainFlags
         ?? throw new ArgumentException($"{flag} needs --grad-format (or a grad_format section in --config)");
     static ApproxOptions Sampling(TrainOptions o, string flag) => o.Approx
         ?? throw new ArgumentException($"{flag} needs --approx (or an approx section in --config)");
+    static readonly DataParallelOptions ParallelDefaults = new();
     static readonly GradPruneOptions PruneDefaults = new();
     static readonly LowBitGradientsOptions LowBitDefaults = new();
     static readonly ApproxOptions ApproxDefaults = new();
@@ -129,6 +131,11 @@ static class TrainFlags
             o => (o.Approx ?? ApproxDefaults).Layers, (o, v) => o with { Approx = Sampling(o, "--approx-layers") with { Layers = v } }),
         new Flag<double>("--approx-epsilon", "approx.epsilon", "Column-row sampling: mix the sampling distribution with this much uniform, as the reference code (0.1 there; 0 = optimal/water-filling)",
             o => (o.Approx ?? ApproxDefaults).Epsilon, (o, v) => o with { Approx = Sampling(o, "--approx-epsilon") with { Epsilon = v } }),
+
+        new Flag<int>("--micro-batches", "data_parallel.micro_batches", "Accumulate this many batches per optimisation step (on every rank under mpirun)",
+            o => (o.DataParallel ?? ParallelDefaults).MicroBatches, (o, v) => o with { DataParallel = (o.DataParallel ?? new()) with { MicroBatches = v } }),
+        new Flag<double>("--bucket-mb", "data_parallel.bucket_megabytes", "Under mpirun: gradients are exchanged in buckets of about this many MiB",
+            o => (o.DataParallel ?? ParallelDefaults).BucketMegabytes, (o, v) => o with { DataParallel = (o.DataParallel ?? new()) with { BucketMegabytes = v } }),
     ];
 
     public static void AddTo(Command command)

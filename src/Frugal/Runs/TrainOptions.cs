@@ -91,6 +91,7 @@ public sealed partial record TrainOptions
         try { Tensors.Device.Parse(Device); }
         catch (ArgumentException) { throw new OptionException("device", $"'{Device}' is not a device (cpu, cuda or cuda:N)"); }
         ValidateMethods();
+        ValidateDistributed();
         return this;
     }
 
