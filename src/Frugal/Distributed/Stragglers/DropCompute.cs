@@ -132,7 +132,13 @@ public sealed class DropCompute
         if (Injecting)
         {
             double sleep = _delay.Sleep(_clock() - _microStart, _options.StragglerDelay, _group.Rank, _step, m);
-            if (Dropping) sleep = Math.Min(sleep, Math.Max(0, Threshold!.Value - Elapsed));
+            if (Dropping)
+            {
+                // A sleep that reaches τ ends the step's compute there (comparing the clock with τ afterwards could
+                // miss by rounding, or by nothing at all on a virtual clock, and start a micro-batch only to discard it).
+                double left = Math.Max(0, Threshold!.Value - Elapsed);
+                if (sleep > 0 && sleep >= left) { sleep = left; _stopped = true; }
+            }
             if (sleep > 0) { _sleep(sleep); _injected += sleep; }
         }
         if (Calibrating) _calibration![(_step - _options.WarmupSteps) * MicroBatches + m] = _clock() - _microStart;

@@ -84,12 +84,14 @@ public static class VirtualClockSimulation
         double clock = 0;
         for (int k = 0; k < compute.Length; k++)
         {
-            if (clock >= tau) break;   // a sleep truncated at τ ends there: the budget is spent
+            if (clock >= tau) break;
             double forwardEnd = clock + s.ForwardShare * compute[k];
             if (s.CheckBeforeBackward && forwardEnd >= tau) return forwardEnd;
             clock += compute[k];
             completed++;
-            clock += Math.Min(sleep[k], Math.Max(0, tau - clock));
+            double left = Math.Max(0, tau - clock);
+            if (sleep[k] > 0 && sleep[k] >= left) return clock + left;   // the sleep reaches τ: the budget is spent
+            clock += sleep[k];
         }
         return clock;
     }
@@ -99,13 +101,16 @@ public static class VirtualClockSimulation
     {
         for (int k = 0; k < compute.Length; k++)
         {
-            double t = measured != null
-                ? measured[(int)(CounterRandom.Uniform(s.Seed, LatencyStream, worker, step, k) * measured.Length)]
-                : Math.Max(0, s.MeanSeconds * (1 + s.Cv * CounterRandom.Normal(s.Seed, LatencyStream, worker, step, k)));
-            compute[k] = t;
-            sleep[k] = delay.Sleep(t, s.StragglerDelay, worker, step, k);
+            compute[k] = ComputeTime(s, measured, worker, step, k);
+            sleep[k] = delay.Sleep(compute[k], s.StragglerDelay, worker, step, k);
         }
     }
+
+    /// <summary>The compute time of one micro-batch: a measured one drawn uniformly, or μ(1 + cv·Z) clipped at 0.</summary>
+    internal static double ComputeTime(VirtualClockSettings s, double[]? measured, int worker, long step, int microBatch) =>
+        measured != null
+            ? measured[(int)(CounterRandom.Uniform(s.Seed, LatencyStream, worker, step, microBatch) * measured.Length)]
+            : Math.Max(0, s.MeanSeconds * (1 + s.Cv * CounterRandom.Normal(s.Seed, LatencyStream, worker, step, microBatch)));
 
     /// <summary>
     /// μ and σ of a whole micro-batch's latency L = t·(1 + 0.5·F·X), compute t independent of the straggler factor X
