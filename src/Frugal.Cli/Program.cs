@@ -57,6 +57,9 @@ root.Subcommands.Add(BenchCommand.Create());
 // ---- selftest ----------------------------------------------------------------------------
 root.Subcommands.Add(SelfTestCommand.Create());
 
+// ---- simulate ----------------------------------------------------------------------------
+root.Subcommands.Add(SimulateCommand.Create());
+
 // ---- development: emulator sources (tools/cuda-emu/build.sh) --------------------------------
 var emuSources = new Command("cuda-emulator-sources", "Write the C++ sources of the CPU emulator of the CUDA backend's kernels") { Hidden = true };
 var emuOut = new Option<DirectoryInfo>("--out") { Description = "Folder to write the .cpp files to", Required = true };

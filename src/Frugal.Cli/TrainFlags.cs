@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Frugal.Distributed;
+using Frugal.Distributed.Stragglers;
 using Frugal.Methods.Approximate;
 using Frugal.Methods.Compression;
 using Frugal.Ops;
@@ -60,7 +61,10 @@ static class TrainFlags
         ?? throw new ArgumentException($"{flag} needs --grad-format (or a grad_format section in --config)");
     static ApproxOptions Sampling(TrainOptions o, string flag) => o.Approx
         ?? throw new ArgumentException($"{flag} needs --approx (or an approx section in --config)");
+    static DropComputeOptions Dropping(TrainOptions o, string flag) => o.DropCompute
+        ?? throw new ArgumentException($"{flag} needs --drop-compute, --drop-rate or --straggler-delay (or a drop_compute section in --config)");
     static readonly DataParallelOptions ParallelDefaults = new();
+    static readonly DropComputeOptions DropDefaults = new();
     static readonly GradPruneOptions PruneDefaults = new();
     static readonly LowBitGradientsOptions LowBitDefaults = new();
     static readonly ApproxOptions ApproxDefaults = new();
@@ -136,7 +140,20 @@ static class TrainFlags
             o => (o.DataParallel ?? ParallelDefaults).MicroBatches, (o, v) => o with { DataParallel = (o.DataParallel ?? new()) with { MicroBatches = v } }),
         new Flag<double>("--bucket-mb", "data_parallel.bucket_megabytes", "Under mpirun: gradients are exchanged in buckets of about this many MiB",
             o => (o.DataParallel ?? ParallelDefaults).BucketMegabytes, (o, v) => o with { DataParallel = (o.DataParallel ?? new()) with { BucketMegabytes = v } }),
+        new Flag<double>("--straggler-delay", "drop_compute.straggler_delay", "Inject stragglers: after each micro-batch of t seconds sleep X·t·0.5·F, X log-normal with mean 1 (alone: the synchronous baseline)",
+            o => o.DropCompute?.StragglerDelay ?? 0, (o, v) => o with { DropCompute = (o.DropCompute ?? new() { Drop = false }) with { StragglerDelay = v } }),
+        new Flag<string?>("--drop-compute", "drop_compute.threshold", "DropCompute: stop a step's compute after this many seconds, or auto (calibrated; needs --micro-batches ≥ 6)",
+            o => o.DropCompute is { Drop: true, DropRate: 0 } d ? d.Threshold?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "auto" : null,
+            (o, v) => o with { DropCompute = v == null ? o.DropCompute : (o.DropCompute ?? new()) with { Drop = true, Threshold = DropThreshold(v) } }),
+        new Flag<double>("--drop-rate", "drop_compute.drop_rate", "DropCompute's random mode: zero a rank's gradient with this probability per step (the accuracy-vs-drop-rate experiment)",
+            o => o.DropCompute?.DropRate ?? 0, (o, v) => o with { DropCompute = (o.DropCompute ?? new()) with { Drop = true, DropRate = v } }),
+        Choice<DropComputeNormalization>("--drop-normalization", "drop_compute.normalization", "DropCompute: divide the gradient by the nominal N·M micro-batches or the actual count",
+            o => (o.DropCompute ?? DropDefaults).Normalization, (o, v) => o with { DropCompute = Dropping(o, "--drop-normalization") with { Normalization = v } }),
     ];
+
+    static double? DropThreshold(string v) => v == "auto" ? null
+        : double.TryParse(v, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double s) ? s
+        : throw new OptionException("drop_compute.threshold", $"'{v}' is neither a number of seconds nor auto");
 
     public static void AddTo(Command command)
     {

@@ -3,6 +3,7 @@ using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 using System.Text;
 using Frugal.Autograd;
 using Frugal.Distributed.Compression;
+using Frugal.Distributed.Stragglers;
 using Frugal.Nn;
 using Frugal.Tensors;
 
@@ -27,6 +28,8 @@ public sealed class DataParallel : IDisposable
     public IProcessGroup Group { get; }
     public DataParallelOptions Options { get; }
     public IGradientCompressor Compressor { get; }
+    /// <summary>DropCompute's policy for the step's micro-batches (null: every micro-batch runs).</summary>
+    public DropCompute? DropCompute { get; }
     /// <summary>The parameters whose gradients are exchanged, in the model's order.</summary>
     public IReadOnlyList<Tensor> Parameters { get; }
     /// <summary>Rank 0 writes the run folder and reports progress.</summary>
@@ -37,26 +40,32 @@ public sealed class DataParallel : IDisposable
     readonly int[] _waiting;
     readonly CollectiveRequest?[] _requests;
     readonly List<RemovableHandle> _hooks = [];
-    readonly bool _canOverlap;
+    readonly bool _canOverlap, _foldCount;
     bool _overlapping;
     int _launched;
     float _scale;
     long _stepStart, _steps, _computeTicks, _communicationTicks, _wire, _payload, _overlapped, _wireAtStepStart, _payloadAtStepStart;
 
-    public DataParallel(Module model, IProcessGroup group, DataParallelOptions? options = null, IGradientCompressor? compressor = null)
+    public DataParallel(Module model, IProcessGroup group, DataParallelOptions? options = null, IGradientCompressor? compressor = null,
+        DropCompute? dropCompute = null)
     {
         Model = model; Group = group;
         Options = (options ?? new()).Validate();
         Compressor = compressor ?? new ExactReduce();
+        DropCompute = dropCompute;
+        if (dropCompute != null && dropCompute.MicroBatches != Options.MicroBatches)
+            throw new ArgumentException($"data parallel: DropCompute was built for {dropCompute.MicroBatches} micro-batches, the step has {Options.MicroBatches}");
         Parameters = model.Parameters().Where(p => p.RequiresGrad).ToList();
         CheckSameModel();
-        _buckets = MakeBuckets(Parameters, (long)(Options.BucketMegabytes * (1 << 20)));
+        // DropCompute's actual normalisation: the exact exchange carries each rank's count in one extra value.
+        _foldCount = dropCompute?.Options.Normalization == DropComputeNormalization.Actual && Compressor is ExactReduce;
+        _buckets = MakeBuckets(Parameters, (long)(Options.BucketMegabytes * (1 << 20)), _foldCount ? 1 : 0);
         _waiting = new int[_buckets.Length];
         _requests = new CollectiveRequest?[_buckets.Length];
         for (int b = 0; b < _buckets.Length; b++)
             foreach (var s in _buckets[b].Segments) _bucketOf[s.Parameter] = b;
         BroadcastModel();
-        _canOverlap = Options.Overlap && group.Size > 1 && Compressor is ExactReduce && Options.MicroBatches == 1;
+        _canOverlap = Options.Overlap && group.Size > 1 && Compressor is ExactReduce && Options.MicroBatches == 1 && dropCompute == null;
         if (_canOverlap)
             foreach (var p in Parameters) _hooks.Add(p.RegisterPostAccumulateGradHook(OnGradientReady));
     }
@@ -87,11 +96,12 @@ public sealed class DataParallel : IDisposable
     /// <summary>
     /// Replaces every parameter's gradient with the mean over ranks of the micro-batch gradients accumulated since the
     /// step began: divided by N·M nominally (a micro-batch a rank did not compute counts as zeros, DropCompute's
-    /// reference normalisation), or, given <paramref name="completedMicroBatches"/>, by the total that all ranks
-    /// completed (this rank's count travels in the exact exchange's last bucket: no extra collective). Waits for the
-    /// buckets sent during backward. Every rank must call it once per step.
+    /// reference normalisation), or, given <paramref name="contributedMicroBatches"/>, by the total that all ranks
+    /// contributed (the exact exchange carries this rank's count in its last bucket: no extra collective; a
+    /// compressor gets a one-value all-reduce). Waits for the buckets sent during backward. Every rank must call it
+    /// once per step.
     /// </summary>
-    public void ReduceGradients(int? completedMicroBatches = null)
+    public void ReduceGradients(int? contributedMicroBatches = null)
     {
         long start = Stopwatch.GetTimestamp();
         _computeTicks += start - _stepStart;
@@ -100,11 +110,12 @@ public sealed class DataParallel : IDisposable
             LaunchReady(force: true);
             for (int b = 0; b < _buckets.Length; b++) { _requests[b]!.Wait(); _requests[b] = null; Unpack(_buckets[b], 1f); }
         }
-        else if (Group.Size > 1 || Options.MicroBatches > 1 || completedMicroBatches != null)
+        else if (Group.Size > 1 || Options.MicroBatches > 1 || contributedMicroBatches != null)
         {
-            _scale = completedMicroBatches == null ? 1f / (Group.Size * Options.MicroBatches) : 1f;
-            float total = 0;
-            if (completedMicroBatches is int mine)
+            float nominal = Group.Size * Options.MicroBatches, total = nominal;
+            _scale = 1f / nominal;
+            bool fold = contributedMicroBatches != null && _foldCount;
+            if (contributedMicroBatches is int mine && !fold)
             {
                 Span<float> count = [mine];
                 Group.AllReduce(count, ReduceOp.Sum);
@@ -113,9 +124,13 @@ public sealed class DataParallel : IDisposable
             foreach (var bucket in _buckets)
             {
                 Pack(bucket);
+                if (fold && bucket.Index == _buckets.Length - 1) bucket.Values[^1] = contributedMicroBatches!.Value;
                 Compressor.Reduce(bucket, Group);
-                Unpack(bucket, completedMicroBatches == null ? 1f : total > 0 ? 1f / total : 0f);
             }
+            if (fold) total = _buckets[^1].Values[^1];
+            // Actual normalisation: the sum of micro-batch means over the N·M nominal, rescaled to the real count.
+            float rescale = contributedMicroBatches != null && total > 0 ? nominal / total : 1f;
+            foreach (var bucket in _buckets) Unpack(bucket, rescale);
         }
         _overlapping = false;
         _communicationTicks += Stopwatch.GetTimestamp() - start;
@@ -179,6 +194,7 @@ public sealed class DataParallel : IDisposable
         figures["compute_seconds_per_step"] = _computeTicks / (double)Stopwatch.Frequency / steps;
         figures["communication_seconds_per_step"] = _communicationTicks / (double)Stopwatch.Frequency / steps;
         Compressor.CollectEpochFigures(figures);
+        DropCompute?.CollectEpochFigures(figures);
         _steps = _computeTicks = _communicationTicks = _wire = _payload = _overlapped = 0;
     }
 
@@ -230,7 +246,7 @@ public sealed class DataParallel : IDisposable
             s.Parameter.Grad = Tensor.FromArray(bucket.Of(s), s.Shape, s.Parameter.Device);
     }
 
-    static GradientBucket[] MakeBuckets(IReadOnlyList<Tensor> parameters, long capBytes)
+    static GradientBucket[] MakeBuckets(IReadOnlyList<Tensor> parameters, long capBytes, int reserveInLast)
     {
         var buckets = new List<GradientBucket>();
         var current = new List<Tensor>();
@@ -239,9 +255,9 @@ public sealed class DataParallel : IDisposable
         {
             current.Add(parameters[i]);
             bytes += 4L * parameters[i].Numel;
-            if (bytes >= capBytes) { buckets.Add(new GradientBucket(buckets.Count, current)); current = []; bytes = 0; }
+            if (bytes >= capBytes && i > 0) { buckets.Add(new GradientBucket(buckets.Count, current)); current = []; bytes = 0; }
         }
-        if (current.Count > 0) buckets.Add(new GradientBucket(buckets.Count, current));
+        buckets.Add(new GradientBucket(buckets.Count, current, reserveInLast));
         return buckets.ToArray();
     }
 

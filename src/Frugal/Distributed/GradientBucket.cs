@@ -19,17 +19,20 @@ public sealed class GradientBucket
 {
     public int Index { get; }
     public IReadOnlyList<GradientSegment> Segments { get; }
-    /// <summary>The gradients, segment after segment.</summary>
+    /// <summary>The gradients, segment after segment (then any reserved values).</summary>
     public float[] Values { get; }
 
-    public GradientBucket(int index, IReadOnlyList<Tensor> parameters)
+    /// <param name="index">The bucket's place in the sending order.</param>
+    /// <param name="parameters">Its parameters, in the order their gradients are laid out.</param>
+    /// <param name="reserve">Extra values after the gradients, reduced with them (a count that must travel along).</param>
+    public GradientBucket(int index, IReadOnlyList<Tensor> parameters, int reserve = 0)
     {
         Index = index;
         var segments = new List<GradientSegment>(parameters.Count);
         int offset = 0;
         foreach (var p in parameters) { segments.Add(new GradientSegment(p, offset)); offset += p.Numel; }
         Segments = segments;
-        Values = new float[offset];
+        Values = new float[offset + reserve];
     }
 
     public Span<float> Of(GradientSegment s) => Values.AsSpan(s.Offset, s.Numel);

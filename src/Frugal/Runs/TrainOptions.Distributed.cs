@@ -1,4 +1,5 @@
 using Frugal.Distributed;
+using Frugal.Distributed.Stragglers;
 using Frugal.Nn;
 using Frugal.Options;
 
@@ -6,23 +7,32 @@ namespace Frugal.Runs;
 
 /// <summary>
 /// Data-parallel training of a run config (`mpirun -np N frugal train …`): the ranks come from the launch; these
-/// sections say how gradients are accumulated and exchanged. The one place that builds the <see cref="DataParallel"/>.
+/// sections say how gradients are accumulated and exchanged and when a worker stops computing. The one place that
+/// builds the <see cref="DataParallel"/>.
 /// </summary>
 public sealed partial record TrainOptions
 {
     /// <summary>Micro-batches and buckets (null: the defaults, one batch per step).</summary>
     public DataParallelOptions? DataParallel { get; init; }
+    /// <summary>DropCompute (METHODS.md §3) and straggler injection; null = off.</summary>
+    public DropComputeOptions? DropCompute { get; init; }
+
+    int MicroBatches => DataParallel?.MicroBatches ?? 1;
 
     void ValidateDistributed()
     {
         if (DataParallel != null) OptionException.InSection("data_parallel", DataParallel.Validate);
+        if (DropCompute == null) return;
+        try { OptionException.InSection("drop_compute", () => DropCompute.Validate(MicroBatches)); }
+        catch (OptionException e) when (e.Key == "drop_compute.micro_batches") { throw new OptionException("data_parallel.micro_batches", e.Reason); }
     }
 
-    /// <summary>Whether a one-process run still needs the data-parallel step (micro-batch accumulation).</summary>
-    bool NeedsParallelStep => (DataParallel?.MicroBatches ?? 1) > 1;
-
     /// <summary>The data parallelism of these options over <paramref name="group"/>, or null for a single process
-    /// that needs none.</summary>
-    public DataParallel? CreateParallel(Module model, IProcessGroup group) =>
-        group.Size == 1 && !NeedsParallelStep ? null : new DataParallel(model, group, DataParallel);
+    /// that needs none (one batch per step, no DropCompute).</summary>
+    public DataParallel? CreateParallel(Module model, IProcessGroup group)
+    {
+        if (group.Size == 1 && MicroBatches == 1 && DropCompute == null) return null;
+        var drop = DropCompute == null ? null : new DropCompute(DropCompute, MicroBatches, group, Seed);
+        return new DataParallel(model, group, DataParallel, dropCompute: drop);
+    }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Frugal.Data;
 using Frugal.Distributed;
+using Frugal.Distributed.Stragglers;
 using Frugal.Methods;
 using Frugal.Nn;
 using Frugal.Optim;
@@ -141,13 +142,23 @@ public sealed class Trainer
             step++;
             foreach (var method in Methods) method.OnStep(epoch, b, steps);
             Optimizer.ZeroGrad();
+            var drop = Parallel?.DropCompute;
+            // DropCompute's timer counts device time, so the device must be idle when it starts.
+            if (drop != null) TrainLoader.Device.Synchronize();
+            long stepStart = Stopwatch.GetTimestamp();
             Parallel?.BeginStep();
-            for (int m = 0; m < micro && batches.MoveNext(); m++)
+            drop?.BeginStep();
+            for (int m = 0; m < micro; m++)
             {
+                // Past DropCompute's threshold the step's remaining micro-batches stay in the loader for the next step.
+                if (drop != null && !drop.BeforeMicroBatch()) break;
+                if (!batches.MoveNext()) throw new InvalidOperationException($"trainer: the loader ran out of batches in step {b + 1} of {steps}");
                 var batch = batches.Current;
                 var output = Model.Call(batch.Inputs);
                 var loss = Loss(output, batch);
-                Parallel?.PrepareBackward(last: m == micro - 1);
+                // Its forward ended past the threshold: discard it before its backward.
+                if (drop != null && !drop.BeforeBackward()) { loss = output = null!; break; }
+                Parallel?.PrepareBackward(last: m == micro - 1 && drop == null);
                 loss.Backward();
                 double l = loss.Item();
                 if (!double.IsFinite(l)) throw Diverged($"loss became {l} at epoch {epoch}, batch {b * micro + m + 1}");
@@ -156,10 +167,14 @@ public sealed class Trainer
                 loss = output = null!;
                 lossSum += l * batch.Size;
                 seen += batch.Size;
+                drop?.AfterMicroBatch();
             }
-            Parallel?.ReduceGradients();
+            // DropCompute's random-drop mode: this rank's gradient counts as zeros in the mean.
+            if (drop is { DiscardGradient: true }) Optimizer.ZeroGrad();
+            Parallel?.ReduceGradients(drop?.Options.Normalization == DropComputeNormalization.Actual ? drop.Contributed : null);
             if (ClipGradNorm > 0) GradClip.ClipGradNorm(Optimizer.Parameters, ClipGradNorm);
             Optimizer.Step();
+            drop?.EndStep(Stopwatch.GetElapsedTime(stepStart).TotalSeconds);
             int ranks = Parallel?.Group.Size ?? 1;
             foreach (var cb in Callbacks) cb.OnBatchEnd(epoch, b + 1, steps, lossSum / seen, ranks * seen / sw.Elapsed.TotalSeconds);
         }

@@ -1,5 +1,6 @@
 using Frugal.Data;
 using Frugal.Distributed;
+using Frugal.Distributed.Stragglers;
 using Frugal.Nn;
 using Frugal.Ops;
 using Frugal.Optim;
@@ -57,13 +58,15 @@ public class DataParallelTests
     /// <summary>Trains <paramref name="epochs"/> on rank <paramref name="group"/>'s shard (or alone) and returns the
     /// weights and the metrics.</summary>
     static (float[][] Weights, IReadOnlyList<EpochMetrics> Metrics, DataParallel? Parallel) Fit(IProcessGroup? group, int batch, int epochs = 2,
-        bool batchNorm = false, DataParallelOptions? options = null)
+        bool batchNorm = false, DataParallelOptions? options = null, DropComputeOptions? drop = null)
     {
         var model = new Net(batchNorm);
         var shard = group == null ? (0, 1) : (group.Rank, group.Size);
         var train = new DataLoader(Train, batch, shuffle: true, seed: 3, dropLast: true) { Shard = shard };
         var test = new DataLoader(Test, 32, shuffle: false) { Shard = shard };
-        var parallel = group == null ? null : new DataParallel(model, group, options ?? new() { BucketMegabytes = 0.002 });
+        options ??= new() { BucketMegabytes = 0.002 };
+        var parallel = group == null ? null : new DataParallel(model, group, options,
+            dropCompute: drop == null ? null : new DropCompute(drop, options.MicroBatches, group, seed: 9));
         var trainer = new Trainer(model, new Sgd(model.Parameters(), 0.1, momentum: 0.9), train, test) { Parallel = parallel };
         var metrics = trainer.Run(epochs);
         return (model.StateDict().Select(p => p.Value.ToArray()).ToArray(), metrics, parallel);
@@ -148,6 +151,50 @@ public class DataParallelTests
                 File.ReadAllLines(Path.Combine(dir, "cut", "metrics.jsonl")).Select(l => l[..l.IndexOf("\"samples_per_second\"")]));
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void DropCompute_in_the_trainer_drops_what_passes_the_threshold_and_the_ranks_stay_identical()
+    {
+        // Each micro-batch sleeps X·t·0.5·F; a 2 ms threshold cuts the steps of 6 micro-batches short.
+        var runs = new (float[][] Weights, IReadOnlyList<EpochMetrics> Metrics, DataParallel? Parallel)[2];
+        var drop = new DropComputeOptions { Threshold = 0.002, StragglerDelay = 4, WarmupSteps = 1 };
+        InProcessGroup.Run(2, g => runs[g.Rank] = Fit(g, 8, epochs: 1, options: new() { MicroBatches = 6 }, drop: drop));
+        var figures = runs[0].Metrics[0].Extra!;
+        double rate = Convert.ToDouble(figures["drop_rate"]);
+        Assert.InRange(rate, 0.05, 0.95);
+        for (int t = 0; t < runs[0].Weights.Length; t++) Assert.Equal(runs[0].Weights[t], runs[1].Weights[t]);
+        // The synchronous baseline under the same stragglers drops nothing.
+        InProcessGroup.Run(2, g => runs[g.Rank] = Fit(g, 8, epochs: 1, options: new() { MicroBatches = 6 }, drop: drop with { Drop = false }));
+        Assert.Equal(0.0, Convert.ToDouble(runs[0].Metrics[0].Extra!["drop_rate"]));
+    }
+
+    [Fact]
+    public void Actual_normalisation_carries_the_count_in_the_last_bucket_and_divides_by_it()
+    {
+        // No drops happen (no threshold passes), so actual and nominal normalisation give the same steps; the count
+        // costs one value in the exchange, not a collective.
+        var nominal = new (float[][] Weights, IReadOnlyList<EpochMetrics> Metrics, DataParallel? Parallel)[2];
+        var actual = new (float[][] Weights, IReadOnlyList<EpochMetrics> Metrics, DataParallel? Parallel)[2];
+        var drop = new DropComputeOptions { Threshold = 1000 };
+        InProcessGroup.Run(2, g => nominal[g.Rank] = Fit(g, 8, epochs: 1, options: new() { MicroBatches = 2 }, drop: drop));
+        InProcessGroup.Run(2, g => actual[g.Rank] = Fit(g, 8, epochs: 1, options: new() { MicroBatches = 2 },
+            drop: drop with { Normalization = DropComputeNormalization.Actual }));
+        for (int t = 0; t < nominal[0].Weights.Length; t++)
+            for (int i = 0; i < nominal[0].Weights[t].Length; i++) Assert.Equal(nominal[0].Weights[t][i], actual[0].Weights[t][i], 5);
+        long bytes(IReadOnlyList<EpochMetrics> m) => Convert.ToInt64(m[0].Extra!["wire_bytes_per_step"]);
+        Assert.Equal(bytes(nominal[0].Metrics) + 4, bytes(actual[0].Metrics)); // 2·(2−1)/2·4 bytes: one more float
+    }
+
+    [Fact]
+    public void Random_drop_zeroes_whole_rank_gradients_at_the_given_rate()
+    {
+        var runs = new (float[][] Weights, IReadOnlyList<EpochMetrics> Metrics, DataParallel? Parallel)[2];
+        InProcessGroup.Run(2, g => runs[g.Rank] = Fit(g, 4, epochs: 2, drop: new DropComputeOptions { DropRate = 0.3, WarmupSteps = 0 }));
+        // 2 epochs × 48 steps per rank: the share dropped is 0.3 within ±5σ (σ ≈ 0.047).
+        double rate = runs[0].Metrics.Average(m => Convert.ToDouble(m.Extra!["drop_rate"]));
+        Assert.InRange(rate, 0.04, 0.56);
+        for (int t = 0; t < runs[0].Weights.Length; t++) Assert.Equal(runs[0].Weights[t], runs[1].Weights[t]);
     }
 
     [Fact]
