@@ -8,9 +8,10 @@ namespace Frugal.Methods.Approximate;
 /// <summary>
 /// A drop-in replacement of <see cref="Conv2d"/> (groups = 1) that samples while training and is exact in evaluation
 /// (Adelman et al., NeurIPS 2021, arXiv 1805.08079; METHODS.md §2, Conv2d). Forward mode samples input channels by
-/// ‖I[:,c]‖_F·‖K[:,c]‖_F, gathers I[:,S] and K[:,S]·diag(s) and runs the ordinary convolution with C_in = k, so its
-/// backward shrinks too; backward mode samples output channels for dX and images for dW. It registers the exact layer's
-/// own weight and bias tensors: state-dict keys and optimizer parameters do not change.
+/// ‖I[:,c]‖_F·‖K[:,c]‖_F (or ‖K[:,c]‖_F alone, <see cref="ApproxSettings.Score"/>), gathers I[:,S] and K[:,S]·diag(s)
+/// and runs the ordinary convolution with C_in = k, so its backward shrinks too; backward mode samples output channels
+/// for dX and images for dW. It registers the exact layer's own weight and bias tensors: state-dict keys and optimizer
+/// parameters do not change.
 /// </summary>
 public sealed class ApproxConv2d : Module
 {
@@ -53,7 +54,7 @@ public sealed class ApproxConv2d : Module
         int kept = InChannels;
         if (s.Mode != ApproxMode.Backward)
         {
-            var sample = TermSampling.Sample(s, x, 1, Weight, 1, rng, Stats.Forward);
+            var sample = TermSampling.SampleInputs(s, x, Weight, rng, Stats.Forward);
             if (!sample.IsExact)
             {
                 // The scale goes on the small gathered kernel [Cout, k, kh, kw], not on the activations.

@@ -10,9 +10,11 @@ namespace Frugal.Methods.Approximate;
 /// </summary>
 public static class ApproxLayerSelection
 {
-    /// <summary>The layers that can be approximated, in model order: Linear and Conv2d with groups = 1.</summary>
+    /// <summary>The layers that can be approximated, in model order: Linear and Conv2d with groups = 1, and those already
+    /// swapped for <see cref="ApproxLinear"/>/<see cref="ApproxConv2d"/> (so a selection made after
+    /// <see cref="CrsApproximation.Attach"/>, e.g. by the topk-crs gradient exchange, names the same layers).</summary>
     public static IReadOnlyList<(string Name, Module Layer)> Candidates(Module model) =>
-        model.NamedModules().Where(m => m.Module is Linear || m.Module is Conv2d { Groups: 1 }).ToList();
+        model.NamedModules().Where(m => m.Module is Linear or Conv2d { Groups: 1 } or ApproxLinear or ApproxConv2d).ToList();
 
     /// <summary>Layer name → keep ratio (null = the options' keep) for <paramref name="spec"/> (null = the default set).</summary>
     public static IReadOnlyList<(string Name, double? Keep)> Select(Module model, string? spec)

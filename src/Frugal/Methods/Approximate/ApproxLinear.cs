@@ -9,8 +9,9 @@ namespace Frugal.Methods.Approximate;
 /// A drop-in replacement of <see cref="Linear"/> that computes y = x·Wᵀ + b by column-row sampling while training
 /// (Adelman et al., NeurIPS 2021, arXiv 1805.08079; METHODS.md §2) and exactly in evaluation. It registers the exact
 /// layer's own weight and bias tensors, so state-dict keys and optimizer parameters do not change.
-/// Forward mode samples the input features by ‖X[:,i]‖·‖W[:,i]‖ (W is [out, in]) and multiplies X[:,S]·(W[:,S]·diag(s))ᵀ,
-/// whose backward touches only the kept columns; backward mode samples dX over output features and dW over examples.
+/// Forward mode samples the input features by ‖X[:,i]‖·‖W[:,i]‖ (W is [out, in]; or ‖W[:,i]‖ alone,
+/// <see cref="ApproxSettings.Score"/>) and multiplies X[:,S]·(W[:,S]·diag(s))ᵀ, whose backward touches only the kept
+/// columns; backward mode samples dX over output features and dW over examples.
 /// </summary>
 public sealed class ApproxLinear : Module
 {
@@ -48,7 +49,7 @@ public sealed class ApproxLinear : Module
         int kept = InFeatures;
         if (s.Mode != ApproxMode.Backward)
         {
-            var sample = TermSampling.Sample(s, x, 1, Weight, 1, rng, Stats.Forward);
+            var sample = TermSampling.SampleInputs(s, x, Weight, rng, Stats.Forward);
             if (!sample.IsExact)
             {
                 // The scale goes on the smaller gathered operand, X[:,S] [N, k] or W[:,S] [out, k]: one pass over it

@@ -36,6 +36,9 @@ public sealed record ApproxOptions
     /// <summary>The reference code's ε-uniform mix (0.1 there; 0 = the paper's optimal probabilities): CRS draws from
     /// (1 − ε)·a/Σa + ε/n; Bernoulli uses the reference's clip min(1, k·a/Σa) mixed the same way instead of water-filling.</summary>
     public double Epsilon { get; init; }
+    /// <summary>activations_and_weights (a_i = ‖X[:,i]‖·‖W[:,i]‖, the paper's) or weights (a_i = ‖W[:,i]‖: every rank
+    /// selects the same columns, as the topk-crs gradient exchange does); forward sampling only.</summary>
+    public ApproxScore Score { get; init; } = ApproxScore.ActivationsAndWeights;
 
     /// <summary>Rejects impossible settings, naming the key.</summary>
     public ApproxOptions Validate()
@@ -46,5 +49,5 @@ public sealed record ApproxOptions
     }
 
     /// <summary>The per-layer settings these options give (before any per-layer keep of <see cref="Layers"/>).</summary>
-    public ApproxSettings Settings => new(Samplers.Create(Sampler, Epsilon), Keep, MinK, Mode);
+    public ApproxSettings Settings => new(Samplers.Create(Sampler, Epsilon), Keep, MinK, Mode, Score);
 }

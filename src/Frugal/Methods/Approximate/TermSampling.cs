@@ -14,13 +14,15 @@ internal static class TermSampling
     /// <summary>Samples the terms indexed by axis <paramref name="axisA"/> of a and <paramref name="axisB"/> of b
     /// (equal sizes n), weights a_i = ‖a[…, i, …]‖·‖b[…, i, …]‖; records k in <paramref name="count"/>.
     /// k = n (keep 1, or minimal_k ≥ n) skips the norms and returns the exact sample.</summary>
-    public static ColumnSample Sample(ApproxSettings s, Tensor a, int axisA, Tensor b, int axisB, Generator rng, ApproxLayerStats.KCount count)
+    /// <remarks><paramref name="a"/> null scores by b alone, a_i = ‖b[…, i, …]‖ (<see cref="ApproxScore.Weights"/>).</remarks>
+    public static ColumnSample Sample(ApproxSettings s, Tensor? a, int axisA, Tensor b, int axisB, Generator rng, ApproxLayerStats.KCount count)
     {
         long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
-        int n = a.Shape[axisA];
+        int n = b.Shape[axisB];
         int k = SamplingMath.KeepCount(n, s.Keep, s.MinimalK);
         ColumnSample sample;
         if (k >= n) sample = ColumnSample.Exact(n);
+        else if (a == null) sample = s.Sampler.Sample(WeightNormTopK.Scores(b, axisB), k, rng);
         else
         {
             float[] sa, sb;
@@ -31,6 +33,11 @@ internal static class TermSampling
         if (t0 != 0) Profiler.Add("approx: norms + draw", t0);
         return sample;
     }
+
+    /// <summary>Forward sampling of a layer's input features/channels (axis 1 of x and of the weight, for Linear [out, in]
+    /// and Conv2d [C_out, C_in, kh, kw] alike), scored as <see cref="ApproxSettings.Score"/> says.</summary>
+    public static ColumnSample SampleInputs(ApproxSettings s, Tensor x, Tensor weight, Generator rng, ApproxLayerStats.KCount count) =>
+        Sample(s, s.Score == ApproxScore.Weights ? null : x, 1, weight, 1, rng, count);
 
     /// <summary>The kept slices of t along <paramref name="axis"/>, each times its scale (no multiply when the sampler
     /// does not scale). Differentiable: the gradient scatters back to the kept slices only.</summary>
