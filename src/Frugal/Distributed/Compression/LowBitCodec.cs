@@ -27,21 +27,22 @@ namespace Frugal.Distributed.Compression;
 internal sealed class LowBitCodec : IChunkCodec
 {
     readonly FloatFormat _format;
-    readonly bool _stochastic;
     readonly int[] _cuts;           // segment boundaries strictly inside the bucket, ascending
     readonly float[] _values;       // the value of every code
-    readonly int _bits, _mantissa, _minExponent, _maxExponent;
-    readonly uint _signBit;
+    readonly LowBitEncoder _encoder;
+    readonly int _bits, _maxExponent;
+
+    /// <summary>Values encoded per block, through a stack buffer of codes.</summary>
+    const int Block = 1024;
 
     public LowBitCodec(FloatFormat format, Rounding rounding, GradientBucket bucket)
     {
         _format = format;
-        _stochastic = rounding == Rounding.Stochastic;
         int length = bucket.Values.Length;
         _cuts = bucket.Segments.Select(s => s.Offset).Where(o => o > 0 && o < length).Distinct().Order().ToArray();
-        _bits = format.Bits; _mantissa = format.MantissaBits; _minExponent = format.MinExponent;
+        _encoder = new LowBitEncoder(format, rounding == Rounding.Stochastic);
+        _bits = format.Bits;
         _maxExponent = MathF.ILogB(format.MaxFinite);
-        _signBit = 1u << (_bits - 1);
         _values = new float[1 << _bits];
         for (int c = 0; c < _values.Length; c++) _values[c] = format.Decode(c);
     }
@@ -54,16 +55,27 @@ internal sealed class LowBitCodec : IChunkCodec
     {
         if (values.IsEmpty) return;
         int end = start + values.Length;
-        var spec = new FloatRounding.Spec(_format.ExponentBits, _mantissa, _format.HasInfinity, 1, _stochastic, seed);
-        var writer = new BitWriter(code[(4 * Pieces(start, values.Length))..], _bits);
+        uint key = CounterRandom.Key(seed);
+        var stream = code[(4 * Pieces(start, values.Length))..];
+        var writer = new BitWriter(stream, _bits);
+        Span<uint> codes = stackalloc uint[Block];
         for (int a = start, p = 0; a < end; p++)
         {
             int b = NextCut(a, end);
             var piece = values.Slice(a - start, b - a);
             float scale = MathF.ScaleB(1, ScaleExponent(piece));
             BinaryPrimitives.WriteSingleLittleEndian(code.Slice(4 * p, 4), scale);
-            for (int i = 0; i < piece.Length; i++)
-                writer.Write(Code(FloatRounding.Quantize(piece[i] * scale, spec, (uint)(a + i))));
+            for (int i = 0; i < piece.Length; i += Block)
+            {
+                var block = codes[..Math.Min(Block, piece.Length - i)];
+                _encoder.Codes(piece.Slice(i, block.Length), scale, key, (uint)(a + i), block);
+                if (_bits == 8)
+                {
+                    var bytes = stream.Slice(a - start + i, block.Length);
+                    for (int j = 0; j < block.Length; j++) bytes[j] = (byte)block[j];
+                }
+                else foreach (uint c in block) writer.Write(c);
+            }
             a = b;
         }
         writer.Flush();
@@ -73,13 +85,22 @@ internal sealed class LowBitCodec : IChunkCodec
     {
         if (values.IsEmpty) return;
         int end = start + values.Length;
-        var reader = new BitReader(code[(4 * Pieces(start, values.Length))..], _bits);
+        var stream = code[(4 * Pieces(start, values.Length))..];
+        var table = _values;
         for (int a = start, p = 0; a < end; p++)
         {
             int b = NextCut(a, end);
             float unscale = 1 / BinaryPrimitives.ReadSingleLittleEndian(code.Slice(4 * p, 4));
             var piece = values.Slice(a - start, b - a);
-            for (int i = 0; i < piece.Length; i++) piece[i] = _values[reader.Read()] * unscale;
+            long bit = (long)(a - start) * _bits;
+            if (_bits == 8)
+            {
+                var bytes = stream.Slice(a - start, piece.Length);
+                for (int i = 0; i < piece.Length; i++) piece[i] = table[bytes[i]];
+            }
+            else
+                for (int i = 0; i < piece.Length; i++, bit += _bits) piece[i] = table[BitPacking.Read(stream, bit, _bits)];
+            TensorPrimitives.Multiply(piece, unscale, piece);
             a = b;
         }
     }
@@ -92,17 +113,6 @@ internal sealed class LowBitCodec : IChunkCodec
         int k = _maxExponent - MathF.ILogB(largest);
         if (MathF.ScaleB(largest, k) > _format.MaxFinite) k--;
         return Math.Clamp(k, -126, 126);
-    }
-
-    /// <summary>The code of q, a value of the format: finite values by their bits (the binade e ≥ emin and the
-    /// integer k = |q|·2^(M−e), code = (e − emin)·2^M + k, which covers denormals and normals alike).</summary>
-    uint Code(float q)
-    {
-        if (!float.IsFinite(q)) return (uint)_format.Encode(q);
-        float magnitude = MathF.Abs(q);
-        int e = magnitude < _format.MinNormal ? _minExponent : MathF.ILogB(magnitude);
-        uint k = (uint)MathF.ScaleB(magnitude, _mantissa - e);
-        return (float.IsNegative(q) ? _signBit : 0) | (((uint)(e - _minExponent) << _mantissa) + k);
     }
 
     int Pieces(int start, int length)

@@ -11,7 +11,9 @@ namespace Frugal.Distributed.Compression;
 /// is the target (<see cref="LogNormal.ThresholdForSparsity"/>, or <see cref="EmpiricalThreshold"/>), and prune:
 /// |g| ≥ α is kept, |g| &lt; α becomes α·sign(g) with probability |g|/α, else 0, so E[T(g)] = g. The payloads
 /// (<see cref="SparsePayload"/>) are all-gathered (their byte counts first) and every rank adds all of them in rank
-/// order in fp32, so all hold identical bits.
+/// order in fp32, so all hold identical bits. Mode deterministic (a hard threshold at exp(μ + σΦ⁻¹(s')), biased) is
+/// the baseline and, with the empirical threshold, the one that takes error feedback
+/// (<see cref="SparsePruneReduceOptions.ErrorFeedback"/> says why).
 /// </summary>
 /// <remarks>
 /// <para>Why a proposal: the lognormal law is established for neural gradients (gradients w.r.t. activations), not for
@@ -126,29 +128,36 @@ public sealed class SparsePruneReduce : IGradientCompressor
             var fit = GradientStatistics.FitSample(sample, figures.Fits % _options.KsInterval == 0);
             figures.AddFit(fit);
             bool usable = fit.Sigma > 0 && double.IsFinite(fit.Sigma) && double.IsFinite(fit.Mu);
-            double a = _options.Threshold == GradPruneThreshold.Empirical ? EmpiricalThreshold.Stochastic(sample, _options.Sparsity)
-                : usable ? LogNormal.ThresholdForSparsity(_options.Sparsity, fit.Mu, fit.Sigma, fit.ZeroFraction)
-                : 0;
+            double s = _options.Sparsity;
+            bool empirical = _options.Threshold == GradPruneThreshold.Empirical;
+            double a = _options.Mode switch
+            {
+                GradPruneMode.Stochastic when empirical => EmpiricalThreshold.Stochastic(sample, s),
+                GradPruneMode.Deterministic when empirical => EmpiricalThreshold.Deterministic(sample, s),
+                _ when !usable => 0,
+                GradPruneMode.Stochastic => LogNormal.ThresholdForSparsity(s, fit.Mu, fit.Sigma, fit.ZeroFraction),
+                _ => LogNormal.DeterministicThreshold(s, fit.Mu, fit.Sigma, fit.ZeroFraction),
+            };
             alpha = (float)Math.Min(a, float.MaxValue);
             return fit;
         }
         finally { if (rented != null) ArrayPool<float>.Shared.Return(rented); }
     }
 
-    /// <summary>Stochastic pruning of one segment into the payload (the rule of <see cref="IBackend.Prune"/>: below α an
-    /// entry survives as α·sign when u·α &lt; |g|, u from <see cref="CounterRandom.Uniform"/>(key, bucket index); NaN is
-    /// kept); with error feedback the residual g − T(g) goes to <paramref name="error"/>.</summary>
+    /// <summary>Prunes one segment into the payload by the rule of <see cref="IBackend.Prune"/>: |g| ≥ α (and NaN) kept;
+    /// below α, stochastic mode keeps α·sign when u·α &lt; |g|, u from <see cref="CounterRandom.Uniform"/>(key, bucket
+    /// index), deterministic mode drops it; with error feedback the residual g − T(g) goes to <paramref name="error"/>.</summary>
     void Prune(ReadOnlySpan<float> g, int offset, float alpha, uint key, Span<float> error, LayerFigures figures, GradientFit fit)
     {
         long zeros = 0;
         double xy = 0, xx = 0, yy = 0;
-        bool feedback = !error.IsEmpty;
+        bool feedback = !error.IsEmpty, stochastic = _options.Mode == GradPruneMode.Stochastic;
         for (int i = 0; i < g.Length; i++)
         {
             float x = g[i], a = MathF.Abs(x), y;
             if (x == 0) y = 0;
             else if (!(a < alpha)) { y = x; _payload.Kept(offset + i, x); }
-            else if (CounterRandom.Uniform(key, (uint)(offset + i)) * alpha < a) { y = x < 0 ? -alpha : alpha; _payload.Rounded(offset + i, x < 0); }
+            else if (stochastic && CounterRandom.Uniform(key, (uint)(offset + i)) * alpha < a) { y = x < 0 ? -alpha : alpha; _payload.Rounded(offset + i, x < 0); }
             else y = 0;
             if (y == 0) zeros++;
             if (feedback) error[i] = x - y;
@@ -159,8 +168,8 @@ public sealed class SparsePruneReduce : IGradientCompressor
         if (alpha > 0 && fit.Sigma > 0)
         {
             double normalized = alpha * Math.Exp(-fit.Mu);
-            cosPred = LogNormal.Cosine(normalized, fit.Sigma);
-            cosPredTruncated = LogNormal.TruncatedCosine(normalized, fit.Sigma, fit.TailK);
+            cosPred = stochastic ? LogNormal.Cosine(normalized, fit.Sigma) : LogNormal.DeterministicCosine(normalized, fit.Sigma);
+            cosPredTruncated = stochastic ? LogNormal.TruncatedCosine(normalized, fit.Sigma, fit.TailK) : LogNormal.DeterministicCosine(normalized, fit.Sigma, fit.TailK);
         }
         figures.AddPrune(_options.Sparsity, cosPred, cosPredTruncated, cosMeasured, zeros, g.Length);
     }

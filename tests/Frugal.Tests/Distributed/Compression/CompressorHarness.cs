@@ -47,7 +47,7 @@ static class CompressorHarness
     }
 
     /// <summary>Lognormal magnitudes (ln|g| ~ N(mu, sigma²)) with random signs and a fraction of exact zeros.</summary>
-    public static float[] LogNormal(int n, double mu, double sigma, double zeros, int seed)
+    public static float[] LogNormalValues(int n, double mu, double sigma, double zeros, int seed)
     {
         var rng = new Random(seed);
         return Enumerable.Range(0, n).Select(_ => rng.NextDouble() < zeros ? 0f
