@@ -17,7 +17,7 @@ public sealed record LowBitReduceOptions
     public bool ErrorFeedback { get; init; }
 
     /// <summary>The parsed <see cref="Format"/>.</summary>
-    public GradientFormatSpec Spec => GradientFormatSpec.Parse(Format);
+    internal GradientFormatSpec Spec => GradientFormatSpec.Parse(Format);
 
     /// <summary>Rejects impossible settings, naming the key.</summary>
     public LowBitReduceOptions Validate()
