@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Frugal.Distributed;
+using Frugal.Distributed.Compression;
 using Frugal.Distributed.Stragglers;
 using Frugal.Methods.Approximate;
 using Frugal.Methods.Compression;
@@ -63,6 +64,8 @@ static class TrainFlags
         ?? throw new ArgumentException($"{flag} needs --approx (or an approx section in --config)");
     static DropComputeOptions Dropping(TrainOptions o, string flag) => o.DropCompute
         ?? throw new ArgumentException($"{flag} needs --drop-compute, --drop-rate or --straggler-delay (or a drop_compute section in --config)");
+    static GradientExchangeOptions Exchanging(TrainOptions o, string flag) => o.Exchange
+        ?? throw new ArgumentException($"{flag} needs --compress (or an exchange section in --config)");
     static readonly DataParallelOptions ParallelDefaults = new();
     static readonly DropComputeOptions DropDefaults = new();
     static readonly GradPruneOptions PruneDefaults = new();
@@ -140,6 +143,21 @@ static class TrainFlags
             o => (o.DataParallel ?? ParallelDefaults).MicroBatches, (o, v) => o with { DataParallel = (o.DataParallel ?? new()) with { MicroBatches = v } }),
         new Flag<double>("--bucket-mb", "data_parallel.bucket_megabytes", "Under mpirun: gradients are exchanged in buckets of about this many MiB",
             o => (o.DataParallel ?? ParallelDefaults).BucketMegabytes, (o, v) => o with { DataParallel = (o.DataParallel ?? new()) with { BucketMegabytes = v } }),
+        new Flag<string>("--compress", "exchange.compressor", $"Under mpirun: gradient exchange: {string.Join(", ", GradientExchangeOptions.Names)} (or a low-bit format such as fp4, e4m3fn)",
+            o => o.Exchange?.Compressor ?? "none", (o, v) => o with { Exchange = v == "none" ? null : (o.Exchange ?? new()) with { Compressor = v } }),
+        Choice<Rounding>("--compress-rounding", "exchange.low_bit.rounding", "Low-bit exchange: nearest (even) or stochastic rounding",
+            o => (o.Exchange?.LowBit ?? new()).Rounding, (o, v) => o with { Exchange = Exchanging(o, "--compress-rounding") with { LowBit = (o.Exchange!.LowBit ?? new()) with { Rounding = v } } }),
+        new Flag<bool>("--compress-error-feedback", "exchange.low_bit.error_feedback", "Low-bit exchange: feed each step's rounding error into the next",
+            o => (o.Exchange?.LowBit ?? new()).ErrorFeedback, (o, v) => o with { Exchange = Exchanging(o, "--compress-error-feedback") with { LowBit = (o.Exchange!.LowBit ?? new()) with { ErrorFeedback = v } } }),
+        new Flag<double>("--compress-sparsity", "exchange.prune.sparsity", "prune exchange: sparsity of each rank's weight gradient (lognormal stochastic pruning; a PROPOSAL)",
+            o => (o.Exchange?.Prune ?? new()).Sparsity, (o, v) => o with { Exchange = Exchanging(o, "--compress-sparsity") with { Prune = (o.Exchange!.Prune ?? new()) with { Sparsity = v } } }),
+        new Flag<double>("--compress-keep", "exchange.topk_crs.keep", "topk-crs exchange: share of input channels (largest weight norms) whose gradients travel",
+            o => (o.Exchange?.TopKCrs ?? new()).Keep, (o, v) => o with { Exchange = Exchanging(o, "--compress-keep") with { TopKCrs = (o.Exchange!.TopKCrs ?? new()) with { Keep = v } } }),
+        new Flag<int>("--powersgd-rank", "exchange.powersgd.rank", "powersgd exchange: rank r of the low-rank gradient",
+            o => (o.Exchange?.PowerSgd ?? new()).Rank, (o, v) => o with { Exchange = Exchanging(o, "--powersgd-rank") with { PowerSgd = (o.Exchange!.PowerSgd ?? new()) with { Rank = v } } }),
+        new Flag<int>("--powersgd-start", "exchange.powersgd.start_iteration", "powersgd exchange: exact steps before compression starts",
+            o => (o.Exchange?.PowerSgd ?? new()).StartIteration, (o, v) => o with { Exchange = Exchanging(o, "--powersgd-start") with { PowerSgd = (o.Exchange!.PowerSgd ?? new()) with { StartIteration = v } } }),
+
         new Flag<double>("--straggler-delay", "drop_compute.straggler_delay", "Inject stragglers: after each micro-batch of t seconds sleep X·t·0.5·F, X log-normal with mean 1 (alone: the synchronous baseline)",
             o => o.DropCompute?.StragglerDelay ?? 0, (o, v) => o with { DropCompute = (o.DropCompute ?? new() { Drop = false }) with { StragglerDelay = v } }),
         new Flag<string?>("--drop-compute", "drop_compute.threshold", "DropCompute: stop a step's compute after this many seconds, or auto (calibrated; needs --micro-batches ≥ 6)",

@@ -1,4 +1,5 @@
 using Frugal.Distributed;
+using Frugal.Distributed.Compression;
 using Frugal.Distributed.Stragglers;
 using Frugal.Nn;
 using Frugal.Options;
@@ -14,6 +15,8 @@ public sealed partial record TrainOptions
 {
     /// <summary>Micro-batches and buckets (null: the defaults, one batch per step).</summary>
     public DataParallelOptions? DataParallel { get; init; }
+    /// <summary>How gradients cross the network (null: exact fp32 all-reduce).</summary>
+    public GradientExchangeOptions? Exchange { get; init; }
     /// <summary>DropCompute (METHODS.md §3) and straggler injection; null = off.</summary>
     public DropComputeOptions? DropCompute { get; init; }
 
@@ -22,6 +25,7 @@ public sealed partial record TrainOptions
     void ValidateDistributed()
     {
         if (DataParallel != null) OptionException.InSection("data_parallel", DataParallel.Validate);
+        if (Exchange != null) OptionException.InSection("exchange", Exchange.Validate);
         if (DropCompute == null) return;
         try { OptionException.InSection("drop_compute", () => DropCompute.Validate(MicroBatches)); }
         catch (OptionException e) when (e.Key == "drop_compute.micro_batches") { throw new OptionException("data_parallel.micro_batches", e.Reason); }
@@ -33,6 +37,7 @@ public sealed partial record TrainOptions
     {
         if (group.Size == 1 && MicroBatches == 1 && DropCompute == null) return null;
         var drop = DropCompute == null ? null : new DropCompute(DropCompute, MicroBatches, group, Seed);
-        return new DataParallel(model, group, DataParallel, dropCompute: drop);
+        var compressor = Exchange?.Create(model, Seed, Approx);
+        return new DataParallel(model, group, DataParallel, compressor, drop);
     }
 }
