@@ -10,7 +10,7 @@ namespace Frugal.DistributedWorker;
 /// </summary>
 static class Program
 {
-    static readonly string[] Scenarios = ["collectives", "overlap", "nre", "stuck", "kill", "mismatch", "bench"];
+    static readonly string[] Scenarios = ["collectives", "overlap", "nre", "stuck", "kill", "mismatch", "bench", "undisposed"];
 
     static int Main(string[] args)
     {
@@ -21,7 +21,9 @@ static class Program
         }
         string scenario = args[0];
         var timeout = scenario switch { "stuck" => TimeSpan.FromSeconds(5), "kill" => TimeSpan.FromSeconds(20), _ => (TimeSpan?)null };
-        using var group = new MpiProcessGroup(timeout, check: scenario == "mismatch");
+        var group = new MpiProcessGroup(timeout, check: scenario == "mismatch");
+        // "undisposed" leaves MPI_Finalize to the group's process-exit handler.
+        using var disposed = scenario == "undisposed" ? null : group;
         try
         {
             switch (scenario)
@@ -32,6 +34,7 @@ static class Program
                 case "stuck": Faults.Stuck(group); break;
                 case "kill": Faults.Kill(group); break;
                 case "mismatch": Faults.Mismatch(group); break;
+                case "undisposed": group.Barrier(); break;
                 default: Bench.Run(group); break;
             }
             return 0;

@@ -81,6 +81,15 @@ public class MpiProcessGroupTests
                             "rank 0 called all_reduce #1 of 3 4-byte elements, sum", job.Stderr);
     }
 
+    [MpiFact]
+    public void A_program_that_never_disposes_the_group_still_finalises_at_exit()
+    {
+        var job = Job(2, "undisposed");
+        Assert.True(job.ExitCode == 0, job.Output);
+        // Without MPI_Finalize mpirun says the job "exited improperly" (and fails it).
+        Assert.DoesNotContain("improperly", job.Output);
+    }
+
     [Fact]
     public void The_debug_check_names_the_first_differing_rank()
     {

@@ -12,8 +12,11 @@ static class MpiDefaults
     public static void Apply()
     {
         // .NET turns a SIGSEGV in managed code into a catchable NullReferenceException (SIGFPE: DivideByZeroException)
-        // with its own handlers. Open MPI (opal_signal) and UCX, which the pml ucx loads (UCX_ERROR_SIGNALS), install
-        // handlers for SIGSEGV, SIGBUS, SIGFPE and SIGILL that print a backtrace and abort: empty both lists.
+        // with the handlers it installs at start-up. Open MPI's backtrace handlers (opal_signal: SIGABRT, SIGBUS, SIGFPE,
+        // SIGSEGV) leave an installed handler alone (and a NullReferenceException was caught here with it at its
+        // default), so emptying it only guards against builds that do not. UCX, which Open MPI's pml ucx loads on
+        // InfiniBand and RoCE machines, replaces them (openucx/ucx#3337, the JVM's case): UCX_ERROR_SIGNALS="" is its
+        // documented way out.
         setenv("OMPI_MCA_opal_signal", "", 0);
         setenv("UCX_ERROR_SIGNALS", "", 0);
         // The ring all-reduce (2(N−1)/N·b per rank, Traffic's formula) for MPI_Iallreduce, which every all-reduce
