@@ -56,4 +56,16 @@ static class Faults
         catch (DistributedException e) { Console.Error.WriteLine($"mismatch: {e.Message}"); }
         g.Barrier();
     }
+
+    /// <summary>Outside the debug mode, rank 0 broadcasts 1000 elements into the others' 10: MPI's truncation error
+    /// must come back as an exception naming the rank and the call.</summary>
+    public static void Truncate(IProcessGroup g)
+    {
+        try
+        {
+            g.Broadcast<float>(new float[g.Rank == 0 ? 1000 : 10], 0);
+            if (g.Rank != 0) throw new InvalidOperationException("truncate: the truncated broadcast reported no error");
+        }
+        catch (DistributedException e) { Console.Error.WriteLine($"truncate: {e.Message}"); }
+    }
 }

@@ -10,7 +10,7 @@ namespace Frugal.DistributedWorker;
 /// </summary>
 static class Program
 {
-    static readonly string[] Scenarios = ["collectives", "overlap", "nre", "stuck", "kill", "mismatch", "bench", "undisposed"];
+    static readonly string[] Scenarios = ["collectives", "overlap", "nre", "stuck", "kill", "mismatch", "bench", "undisposed", "truncate"];
 
     static int Main(string[] args)
     {
@@ -35,6 +35,7 @@ static class Program
                 case "kill": Faults.Kill(group); break;
                 case "mismatch": Faults.Mismatch(group); break;
                 case "undisposed": group.Barrier(); break;
+                case "truncate": Faults.Truncate(group); break;
                 default: Bench.Run(group); break;
             }
             return 0;

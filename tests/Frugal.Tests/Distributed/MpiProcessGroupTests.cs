@@ -6,7 +6,7 @@ namespace Frugal.Tests.Distributed;
 /// <summary>
 /// The MPI process group under a real mpirun (tests/Frugal.DistributedWorker runs one scenario per job): the
 /// collectives against their definitions at 2 and 4 ranks, a started all-reduce progressing while the caller
-/// computes, a null dereference staying a .NET exception, and the failures that must end the job with a message
+/// computes, a null dereference staying a .NET exception, an MPI error code becoming an exception, and the failures that must end the job with a message
 /// naming the rank and the call (a stuck rank, a killed rank, mismatched calls in the debug mode). Then the pure
 /// parts, without MPI: the debug mode's comparison, the timeout setting, the missing-library message.
 /// </summary>
@@ -79,6 +79,14 @@ public class MpiProcessGroupTests
         for (int r = 1; r < 4; r++)
             Assert.Contains($"rank {r}: collective #1 mismatch: this rank called all_reduce #1 of 4 4-byte elements, sum, " +
                             "rank 0 called all_reduce #1 of 3 4-byte elements, sum", job.Stderr);
+    }
+
+    [MpiFact]
+    public void An_MPI_error_is_an_exception_naming_the_rank_and_the_call()
+    {
+        var job = Job(2, "truncate");
+        Assert.True(job.ExitCode == 0, job.Output);
+        Assert.Contains("truncate: rank 1: broadcast #1 (10 elements) of 2 ranks failed: MPI_ERR_TRUNCATE: message truncated", job.Stderr);
     }
 
     [MpiFact]

@@ -12,8 +12,10 @@ namespace Frugal.Distributed.Mpi;
 /// <see cref="StartAllReduce"/> queues and returns, and the thread progresses it while the caller computes. A
 /// collective that waits longer than <see cref="Timeout"/> ends the whole job (MPI_Abort) with one line naming this
 /// rank and the call; an MPI error comes back as a <see cref="DistributedException"/> naming the rank, the call, its
-/// sequence number and size. The debug mode (FRUGAL_MPI_CHECK=1) compares every rank's call before each collective.
-/// MPI is initialised once per process, so there is one group per process; it finalises on Dispose or at exit.
+/// sequence number and size. A rank that dies is mpirun's to notice: it ends the job at once, printing "mpirun
+/// noticed that process rank 1 with PID … on node … exited on signal 9 (Killed)." The debug mode
+/// (FRUGAL_MPI_CHECK=1) compares every rank's call before each collective. MPI is initialised once per process, so
+/// there is one group per process; it finalises on Dispose or at exit.
 /// </summary>
 public sealed unsafe partial class MpiProcessGroup : IProcessGroup
 {
