@@ -37,9 +37,9 @@ public sealed unsafe partial class MpiProcessGroup : IProcessGroup
     public MpiProcessGroup(TimeSpan? timeout = null, bool check = false)
     {
         Timeout = timeout ?? TimeoutFrom(Environment.GetEnvironmentVariable("FRUGAL_MPI_TIMEOUT"));
-        if (Timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(timeout), Timeout, "mpi: the collective timeout must be positive");
+        if (Timeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(timeout), Timeout, "distributed: the collective timeout must be positive");
         Checked = check || Environment.GetEnvironmentVariable("FRUGAL_MPI_CHECK") == "1";
-        _ = MpiLibrary.Handle;
+        _ = MpiLibrary.Handle;   // where Open MPI is missing, the install hint before anything else
         if (Interlocked.Exchange(ref _created, 1) != 0)
             throw new DistributedException("distributed: MPI is initialised once per process; share the one MpiProcessGroup (ProcessGroups.FromEnvironment)");
         _thread = new CommunicationThread(Timeout, Checked);
@@ -217,7 +217,7 @@ public sealed unsafe partial class MpiProcessGroup : IProcessGroup
             if (_disposed != 0 && kind != CollectiveKind.Finalize)
             {
                 pin.Dispose();
-                throw new ObjectDisposedException(nameof(MpiProcessGroup), "mpi: the process group was disposed (MPI is finalised)");
+                throw new ObjectDisposedException(nameof(MpiProcessGroup), "distributed: the MPI process group was disposed (MPI is finalised)");
             }
             var pending = new PendingCollective(new CollectiveCall(kind, ++_sequence, count, argument, elementSize), issue, counts, pin);
             _thread.Enqueue(pending);
