@@ -23,7 +23,28 @@ static class Cli
         return 2;
     }
 
-    public static int Run(Action body)
+    public static int Run(Action body) => Run(_ => body(), () => new Distributed.SingleProcessGroup());
+
+    /// <summary>
+    /// Runs a body that may train data-parallel: under mpirun it gets this process's rank of the job (else one
+    /// process). A rank that fails ends the whole job at once (MPI_Abort), so no rank waits for it until a timeout.
+    /// </summary>
+    public static int Run(Action<Distributed.IProcessGroup> body) => Run(body, () => Distributed.ProcessGroups.FromEnvironment());
+
+    static int Run(Action<Distributed.IProcessGroup> body, Func<Distributed.IProcessGroup> join)
+    {
+        Distributed.IProcessGroup? group = null;
+        int code = Attempt(() =>
+        {
+            group = join();
+            body(group);
+            group.Dispose();
+        }, () => group is { Size: > 1 } g ? $"rank {g.Rank}: " : "");
+        if (code != 0 && group is Distributed.Mpi.MpiProcessGroup { Size: > 1 } mpi) mpi.Abort(code);
+        return code;
+    }
+
+    static int Attempt(Action body, Func<string> rank)
     {
         try
         {
@@ -33,13 +54,13 @@ static class Cli
         catch (OptionException e)
         {
             // The library names the run-config key; the user typed a flag (or wrote the key in --config).
-            Console.Error.WriteLine($"frugal: {TrainFlags.FlagFor(e.Key) ?? e.Key}: {e.Reason}");
+            Console.Error.WriteLine($"frugal: {rank()}{TrainFlags.FlagFor(e.Key) ?? e.Key}: {e.Reason}");
             return 1;
         }
-        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException
-                                   or InvalidDataException or NotSupportedException or Training.TrainingDivergedException)
+        catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException
+                                   or NotSupportedException or Training.TrainingDivergedException or Distributed.DistributedException)
         {
-            Console.Error.WriteLine($"frugal: {OneLine(e.Message)}");
+            Console.Error.WriteLine($"frugal: {rank()}{OneLine(e.Message)}");
             return 1;
         }
         catch (Exception e)

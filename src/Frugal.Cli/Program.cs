@@ -13,7 +13,7 @@ train.Options.Add(config);
 train.Options.Add(resume);
 train.Options.Add(DataInstaller.NoInstall);
 TrainFlags.AddTo(train);
-train.SetAction(parse => Cli.Run(() =>
+train.SetAction(parse => Cli.Run(group =>
     {
         var start = new TrainOptions();
         if (parse.GetValue(config) is { } cfg)
@@ -23,9 +23,12 @@ train.SetAction(parse => Cli.Run(() =>
         var options = TrainFlags.Read(parse, start).Validate();
         bool resuming = parse.GetValue(resume);
         if (resuming && options.Out == null) throw new ArgumentException("--resume needs --out (the run folder to continue)");
-        DataInstaller.EnsureFashionMnist(options.DataDir, parse);
-        var trainer = RunBuilder.Build(options);
-        var progress = new ConsoleProgress(options);
+        if (group.Rank == 0) DataInstaller.EnsureFashionMnist(options.DataDir, parse);
+        group.Barrier();
+        var trainer = RunBuilder.Build(options, group);
+        // Under mpirun rank 0 alone reports; the others train silently.
+        if (group.Rank != 0) { trainer.Run(options.Epochs, resuming); return; }
+        var progress = new ConsoleProgress(options, group);
         trainer.Callbacks.Add(progress);
         if (progress.Interactive)
             AnsiConsole.Progress().AutoClear(false).HideCompleted(false)

@@ -8,9 +8,11 @@ namespace Frugal.Backends.Cpu;
 /// </summary>
 public static class Threading
 {
-    /// <summary>Worker count for both BLAS and element-wise work (FRUGAL_THREADS overrides; default all cores).</summary>
+    /// <summary>Worker count for both BLAS and element-wise work (FRUGAL_THREADS overrides; default all cores, shared
+    /// out among the ranks mpirun started on this machine, OMPI_COMM_WORLD_LOCAL_SIZE, so they do not oversubscribe).</summary>
     public static int Threads { get; } =
-        int.TryParse(Environment.GetEnvironmentVariable("FRUGAL_THREADS"), out var t) && t > 0 ? t : Environment.ProcessorCount;
+        int.TryParse(Environment.GetEnvironmentVariable("FRUGAL_THREADS"), out var t) && t > 0 ? t
+        : Math.Max(1, Environment.ProcessorCount / (int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE"), out var ranks) && ranks > 0 ? ranks : 1));
 
     /// <summary>Below this many elements an element-wise kernel runs on the calling thread: the hand-off costs more than it saves.</summary>
     public static int ParallelThreshold { get; set; } = 1 << 16;

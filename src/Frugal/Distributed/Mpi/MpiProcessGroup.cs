@@ -194,6 +194,19 @@ public sealed unsafe partial class MpiProcessGroup : IProcessGroup
     }
 
     /// <summary>
+    /// Ends every rank of the job now with exit code <paramref name="code"/> (MPI_Abort): a rank that failed outside a
+    /// collective must not leave the others waiting in their next one until the timeout. Called from the failing
+    /// thread, not the communication thread, which may be busy; Open MPI's abort only signals mpirun and exits.
+    /// </summary>
+    public void Abort(int code)
+    {
+        Console.Out.Flush();
+        Console.Error.Flush();
+        MPI_Abort(CommWorld, code);
+        Environment.Exit(code);
+    }
+
+    /// <summary>
     /// Waits for the queued collectives, meets the other ranks in a last barrier (so a rank that never arrives ends
     /// the job after <see cref="Timeout"/> instead of hanging MPI_Finalize) and finalises MPI. Runs at process exit
     /// if not called; skipped when mpirun is tearing the job down (SIGTERM).
