@@ -27,7 +27,8 @@ sealed class ConsoleProgress(TrainOptions o, Frugal.Distributed.IProcessGroup gr
         get
         {
             int micro = o.DataParallel?.MicroBatches ?? 1;
-            if (group.Size == 1 && micro == 1) return "";
+            if (group.Size == 1 && micro == 1 && o.DropCompute == null)
+                return o.Exchange == null ? "" : $", one process: the exchange ({o.Exchange.Compressor}) applies under mpirun only";
             return $" per rank{(micro > 1 ? $" × {micro} micro-batches" : "")}, {group.Description}, exchange {o.Exchange?.Compressor ?? "none"}" +
                    (o.DropCompute is { } d ? $", drop_compute {d.Mode.ToString().ToLowerInvariant()}" : "");
         }

@@ -62,7 +62,9 @@ public sealed record GradientExchangeOptions
         "none" => new ExactReduce(),
         "fp16" => new HalfPrecisionReduce(),
         "prune" => new SparsePruneReduce(Prune ?? new(), seed),
-        "topk-crs" => new TopKCrsReduce(TopKCrs ?? (approx is { Sampler: SamplerKind.TopK } a ? TopKCrsReduceOptions.Matching(a) : new()), model),
+        // The layer names are checked against the model here, so their errors name the key.
+        "topk-crs" => OptionException.InSection("exchange.topk_crs", () =>
+            new TopKCrsReduce(TopKCrs ?? (approx is { Sampler: SamplerKind.TopK } a ? TopKCrsReduceOptions.Matching(a) : new()), model)),
         "powersgd" => new PowerSgdReduce(PowerSgd ?? new(), seed),
         _ => new LowBitReduce((LowBit ?? new()) with { Format = Compressor }, seed),
     };
