@@ -2,7 +2,7 @@
 # DropCompute under mpirun with injected stragglers (METHODS.md §3): RANKS ranks, M micro-batches per step, each
 # followed by a log-normal straggler sleep (--straggler-delay F). Three runs per seed on the same data and seed:
 # the synchronous baseline under the same stragglers, a fixed threshold (0.8 × the baseline's mean compute time per
-# step), and the automatic threshold. Prints steps/s, effective samples/s (micro-batches that reached the gradient),
+# step before the exchange), and the automatic threshold. Prints steps/s, effective samples/s (micro-batches that reached the gradient),
 # the drop rate and test accuracy. Usage: bench/distributed/dropcompute.sh [OUT]
 #   env: RANKS=4 M=12 BATCH=16 F=1 EPOCHS=3 SEEDS="0 1" HIDDEN="256 256"
 set -euo pipefail
@@ -37,7 +37,7 @@ echo "|---|---|---|---|---|---|---|"
 for seed in $seeds; do
   train sync-$seed "$seed"
   summary sync-$seed "$seed" synchronous
-  tau=$(python3 -c "import json,sys; ms=[json.loads(l) for l in open('$out/sync-$seed/metrics.jsonl')]; print(f'{0.8*sum(m[\"drop_compute_seconds\"] for m in ms)/len(ms):.4f}')")
+  tau=$(python3 -c "import json,sys; ms=[json.loads(l) for l in open('$out/sync-$seed/metrics.jsonl')]; print(f'{0.8*sum(m[\"compute_seconds_per_step\"] for m in ms)/len(ms):.4f}')")
   train fixed-$seed "$seed" --drop-compute "$tau"
   summary fixed-$seed "$seed" "fixed τ"
   train auto-$seed "$seed" --drop-compute auto

@@ -32,7 +32,7 @@ public sealed class DropCompute
     bool _inStep, _stopped;
     int _drawn;             // micro-batches begun this step
     bool _inMicroBatch;
-    double _stepStart, _microStart, _injected;
+    double _stepStart, _microStart, _computeEnd, _injected;
 
     // This epoch's figures.
     long _epochSteps, _epochNominal, _epochContributed, _epochDiscardedSteps, _epochShortSteps;
@@ -92,7 +92,7 @@ public sealed class DropCompute
         _injected = 0;
         DiscardGradient = _options.Mode == DropComputeMode.Random && _step >= _options.WarmupSteps
             && CounterRandom.Uniform(_seed, RandomDropStream, _group.Rank, _step, 0) < _options.DropRate;
-        _stepStart = _clock();
+        _stepStart = _computeEnd = _clock();
     }
 
     /// <summary>Whether to draw and run another micro-batch: false once τ has passed (or all M have run); the
@@ -102,7 +102,7 @@ public sealed class DropCompute
         if (!_inStep) throw new InvalidOperationException("DropCompute: BeforeMicroBatch outside a step; call BeginStep first");
         if (_inMicroBatch) throw new InvalidOperationException($"DropCompute: micro-batch {_drawn} still running; call AfterMicroBatch first");
         if (_stopped || _drawn == MicroBatches) return false;
-        if (Dropping && Elapsed >= Threshold) { _stopped = true; return false; }
+        if (Dropping && Elapsed >= Threshold) { _stopped = true; _computeEnd = _clock(); return false; }
         _drawn++;
         _inMicroBatch = true;
         _microStart = _clock();
@@ -118,6 +118,7 @@ public sealed class DropCompute
         if (!_options.CheckBeforeBackward || !Dropping || !(Elapsed >= Threshold)) return true;
         _stopped = true;
         _inMicroBatch = false;
+        _computeEnd = _clock();
         return false;
     }
 
@@ -142,6 +143,7 @@ public sealed class DropCompute
             if (sleep > 0) { _sleep(sleep); _injected += sleep; }
         }
         if (Calibrating) _calibration![(_step - _options.WarmupSteps) * MicroBatches + m] = _clock() - _microStart;
+        _computeEnd = _clock();
     }
 
     /// <summary>
@@ -158,7 +160,7 @@ public sealed class DropCompute
         _epochContributed += Contributed;
         if (DiscardGradient) _epochDiscardedSteps++;
         if (Completed < MicroBatches) _epochShortSteps++;
-        _epochComputeSeconds += Elapsed;
+        _epochComputeSeconds += _computeEnd - _stepStart;
         _epochInjectedSeconds += _injected;
         bool calibrating = Calibrating;
         if (calibrating) _calibrationStepSeconds += stepSeconds;
@@ -176,7 +178,7 @@ public sealed class DropCompute
             : (double)_group.Size * MicroBatches;
 
     /// <summary>Adds this epoch's figures of this rank (drop_rate: share of nominal micro-batches that did not
-    /// contribute; drop_threshold_seconds; drop_completed_mean; drop_short_steps; drop_compute_seconds and
+    /// contribute; drop_threshold_seconds; drop_completed_mean; drop_short_steps; drop_compute_seconds (from the step's start to its last micro-batch's end, sleeps included) and
     /// drop_injected_seconds per step; drop_discarded_steps in random mode; drop_calibration once τ is chosen
     /// automatically) and starts afresh.</summary>
     public void CollectEpochFigures(IDictionary<string, object> figures)
