@@ -102,6 +102,7 @@ static class TrainFlags
         new Flag<int>("--train-limit", "train_limit", "Use only the first N training examples (0 = all)", o => o.TrainLimit, (o, v) => o with { TrainLimit = v }),
         new Flag<int>("--test-limit", "test_limit", "Use only the first N test examples (0 = all)", o => o.TestLimit, (o, v) => o with { TestLimit = v }),
         new Flag<string>("--device", "device", "Device: cpu or cuda[:N]", o => o.Device, (o, v) => o with { Device = v }),
+        new Flag<string?>("--init-from", "init_from", "Start from the weights of this model.safetensors (fine-tuning) instead of a fresh initialisation", o => o.InitFrom, (o, v) => o with { InitFrom = v }),
         new Flag<string?>("--out", "out", "Run folder: config.json, metrics.jsonl, TensorBoard events, checkpoints", o => o.Out, (o, v) => o with { Out = v }),
         new Flag<int[]>("--hidden", "model_options.hidden", "mlp: hidden layer widths, e.g. --hidden 1024 1024", o => o.ModelOptions.HiddenOrDefault,
             (o, v) => o with { ModelOptions = o.ModelOptions with { Hidden = v } }),
