@@ -37,7 +37,9 @@ public class QuantizerTests
         }
     }
 
-    /// <summary>METHODS.md §5: for X ~ U[−a, a] the MSE-optimal step of an M-bit quantiser is ≈ 2a/2^M.</summary>
+    /// <summary>METHODS.md §5: for X ~ U[−a, a] the MSE-optimal step of an M-bit quantiser is ≈ 2a/2^M (exact for 2^M
+    /// levels placed symmetrically; the two's-complement grid has one level fewer above zero than below, which moves the
+    /// optimum up by 5–9% at 2–4 bits).</summary>
     [Theory]
     [InlineData(2)]
     [InlineData(3)]
@@ -49,7 +51,8 @@ public class QuantizerTests
         var x = Uniform(100_000, a, 2);
         var q = UniformQuantizer.Create(bits, signed: true);
         float step = q.MseOptimalStep(x);
-        Assert.True(Math.Abs(step / (2 * a / (1 << bits)) - 1) < 0.04, $"W{bits}: step {step}, expected ≈ {2 * a / (1 << bits)}");
+        double ratio = step / (2 * a / (1 << bits));
+        Assert.True(ratio > 0.99 && ratio < 1.1, $"W{bits}: step {step}, expected ≈ {2 * a / (1 << bits)}");
     }
 
     [Theory]
