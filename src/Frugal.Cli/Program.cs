@@ -60,6 +60,9 @@ root.Subcommands.Add(BenchCommand.Create());
 // ---- selftest ----------------------------------------------------------------------------
 root.Subcommands.Add(SelfTestCommand.Create());
 
+// ---- quantize ----------------------------------------------------------------------------
+root.Subcommands.Add(QuantizeCommand.Create());
+
 // ---- simulate ----------------------------------------------------------------------------
 root.Subcommands.Add(SimulateCommand.Create());
 

@@ -4,6 +4,7 @@ using Frugal.Distributed.Compression;
 using Frugal.Distributed.Stragglers;
 using Frugal.Methods.Approximate;
 using Frugal.Methods.Compression;
+using Frugal.Methods.Robustness;
 using Frugal.Ops;
 using Frugal.Options;
 using Frugal.Runs;
@@ -62,6 +63,10 @@ static class TrainFlags
         ?? throw new ArgumentException($"{flag} needs --grad-format (or a grad_format section in --config)");
     static ApproxOptions Sampling(TrainOptions o, string flag) => o.Approx
         ?? throw new ArgumentException($"{flag} needs --approx (or an approx section in --config)");
+    static KureOptions Regularising(TrainOptions o, string flag) => o.Kure
+        ?? throw new ArgumentException($"{flag} needs --kure (or a kure section in --config)");
+    static QatOptions Quantising(TrainOptions o, string flag) => o.Qat
+        ?? throw new ArgumentException($"{flag} needs --qat-bits (or a qat section in --config)");
     static DropComputeOptions Dropping(TrainOptions o, string flag) => o.DropCompute
         ?? throw new ArgumentException($"{flag} needs --drop-compute, --drop-rate or --straggler-delay (or a drop_compute section in --config)");
     static GradientExchangeOptions Exchanging(TrainOptions o, string flag) => o.Exchange
@@ -71,6 +76,8 @@ static class TrainFlags
     static readonly GradPruneOptions PruneDefaults = new();
     static readonly LowBitGradientsOptions LowBitDefaults = new();
     static readonly ApproxOptions ApproxDefaults = new();
+    static readonly KureOptions KureDefaults = new();
+    static readonly QatOptions QatDefaults = new();
 
     static readonly IFlag[] Flags =
     [
@@ -95,6 +102,7 @@ static class TrainFlags
         new Flag<int>("--train-limit", "train_limit", "Use only the first N training examples (0 = all)", o => o.TrainLimit, (o, v) => o with { TrainLimit = v }),
         new Flag<int>("--test-limit", "test_limit", "Use only the first N test examples (0 = all)", o => o.TestLimit, (o, v) => o with { TestLimit = v }),
         new Flag<string>("--device", "device", "Device: cpu or cuda[:N]", o => o.Device, (o, v) => o with { Device = v }),
+        new Flag<string?>("--init-from", "init_from", "Start from the weights of this model.safetensors (fine-tuning) instead of a fresh initialisation", o => o.InitFrom, (o, v) => o with { InitFrom = v }),
         new Flag<string?>("--out", "out", "Run folder: config.json, metrics.jsonl, TensorBoard events, checkpoints", o => o.Out, (o, v) => o with { Out = v }),
         new Flag<int[]>("--hidden", "model_options.hidden", "mlp: hidden layer widths, e.g. --hidden 1024 1024", o => o.ModelOptions.HiddenOrDefault,
             (o, v) => o with { ModelOptions = o.ModelOptions with { Hidden = v } }),
@@ -138,6 +146,23 @@ static class TrainFlags
             o => (o.Approx ?? ApproxDefaults).Layers, (o, v) => o with { Approx = Sampling(o, "--approx-layers") with { Layers = v } }),
         new Flag<double>("--approx-epsilon", "approx.epsilon", "Column-row sampling: mix the sampling distribution with this much uniform, as the reference code (0.1 there; 0 = optimal/water-filling)",
             o => (o.Approx ?? ApproxDefaults).Epsilon, (o, v) => o with { Approx = Sampling(o, "--approx-epsilon") with { Epsilon = v } }),
+
+        new Flag<double>("--kure", "kure.lambda", "KURE: add LAMBDA·mean over layers of (kurtosis − target)² of the conv/linear weights to the loss (0 = off)",
+            o => o.Kure?.Lambda ?? 0, (o, v) => o with { Kure = v == 0 ? null : (o.Kure ?? new()) with { Lambda = v } }),
+        new Flag<double>("--kurtosis-target", "kure.kurtosis_target", "KURE: target kurtosis K_T (uniform 1.8, Gaussian 3, Laplace 6)",
+            o => (o.Kure ?? KureDefaults).KurtosisTarget, (o, v) => o with { Kure = Regularising(o, "--kurtosis-target") with { KurtosisTarget = v } }),
+        new Flag<string?>("--kure-layers", "kure.layers", "KURE: layer names, comma-separated, or all (default: every conv/linear but the first)",
+            o => (o.Kure ?? KureDefaults).Layers, (o, v) => o with { Kure = Regularising(o, "--kure-layers") with { Layers = v } }),
+        new Flag<bool>("--kure-conv-only", "kure.conv_only", "KURE: conv weights only, after the first conv (the reference code's choice)",
+            o => (o.Kure ?? KureDefaults).ConvOnly, (o, v) => o with { Kure = Regularising(o, "--kure-conv-only") with { ConvOnly = v } }),
+        Choice<KurtosisStd>("--kure-std", "kure.std", "KURE: standard deviation in the kurtosis: population (paper) or unbiased (reference code)",
+            o => (o.Kure ?? KureDefaults).Std, (o, v) => o with { Kure = Regularising(o, "--kure-std") with { Std = v } }),
+        new Flag<int>("--qat-bits", "qat.bits", "Quantisation-aware training (LSQ learned steps): weight bits of the conv/linear layers (0 = off)",
+            o => o.Qat?.Bits ?? 0, (o, v) => o with { Qat = v == 0 ? null : (o.Qat ?? new()) with { Bits = v } }),
+        new Flag<int?>("--qat-act-bits", "qat.activation_bits", "QAT: bits of the conv/linear inputs (default: --qat-bits; 0 = float)",
+            o => (o.Qat ?? QatDefaults).ActivationBits, (o, v) => o with { Qat = Quantising(o, "--qat-act-bits") with { ActivationBits = v } }),
+        new Flag<double>("--qat-step-lr", "qat.step_lr", "QAT: learning rate of the quantisation steps",
+            o => (o.Qat ?? QatDefaults).StepLr, (o, v) => o with { Qat = Quantising(o, "--qat-step-lr") with { StepLr = v } }),
 
         new Flag<int>("--micro-batches", "data_parallel.micro_batches", "Accumulate this many batches per optimisation step (on every rank under mpirun)",
             o => (o.DataParallel ?? ParallelDefaults).MicroBatches, (o, v) => o with { DataParallel = (o.DataParallel ?? new()) with { MicroBatches = v } }),

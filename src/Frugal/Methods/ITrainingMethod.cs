@@ -1,4 +1,5 @@
 using Frugal.Nn;
+using Frugal.Tensors;
 
 namespace Frugal.Methods;
 
@@ -6,7 +7,7 @@ namespace Frugal.Methods;
 /// An efficient-training method (gradient pruning, low-bit gradients, approximate layers, …), built from its own
 /// options record. Methods compose: attach each in turn (the Trainer does, in the order it is given them) and
 /// every method's figures are reported next to the epoch's loss and accuracy in metrics.jsonl. A hand-written loop
-/// calls the same three members itself.
+/// calls the same members itself (and adds each <see cref="Penalty"/> to its loss before backward).
 /// </summary>
 public interface ITrainingMethod
 {
@@ -16,6 +17,11 @@ public interface ITrainingMethod
 
     /// <summary>Before the forward pass of each training step; <paramref name="batch"/> counts from 0.</summary>
     void OnStep(int epoch, int batch, int batchesPerEpoch) { }
+
+    /// <summary>A term added to every micro-batch's loss before backward (a regulariser such as KURE's λ·R), computed
+    /// afresh from the live weights at each call so its gradient reaches them; null = none. The reported training loss
+    /// is the task loss alone: a method reports its own term.</summary>
+    Tensor? Penalty() => null;
 
     /// <summary>At the end of an epoch's training part: adds this epoch's figures (snake_case keys) and
     /// starts counting afresh.</summary>

@@ -42,7 +42,7 @@ public static class RunBuilder
         OptionException.Require((long)o.BatchSize * group.Size <= trainSet.Count, "batch_size",
             group.Size == 1 ? $"{o.BatchSize} is larger than the {trainSet.Count} training examples"
                 : $"{o.BatchSize} on each of {group.Size} ranks is more than the {trainSet.Count} training examples");
-        var model = ModelZoo.Build(o.Model, o.ModelOptions, o.Seed);
+        var model = o.InitFrom != null ? Checkpointing.Load(o.InitFrom, o.Model, o.ModelOptions) : ModelZoo.Build(o.Model, o.ModelOptions, o.Seed);
         if (device != Device.Cpu) model.To(device);
         var methods = o.CreateMethods();
         var optimizer = OptimizerFactory.Create(o, model);

@@ -1,6 +1,7 @@
 using Frugal.Methods;
 using Frugal.Methods.Approximate;
 using Frugal.Methods.Compression;
+using Frugal.Methods.Robustness;
 using Frugal.Options;
 
 namespace Frugal.Runs;
@@ -18,12 +19,19 @@ public sealed partial record TrainOptions
     public LowBitGradientsOptions? GradFormat { get; init; }
     /// <summary>Column-row sampling in conv/linear layers (METHODS.md §2); null = exact.</summary>
     public ApproxOptions? Approx { get; init; }
+    /// <summary>KURE, the kurtosis regulariser for quantisation robustness (METHODS.md §5); null = off.</summary>
+    public KureOptions? Kure { get; init; }
+    /// <summary>Quantisation-aware training with learned steps (LSQ, METHODS.md §5); null = float training.</summary>
+    public QatOptions? Qat { get; init; }
 
     void ValidateMethods()
     {
         if (GradPrune != null) OptionException.InSection("grad_prune", GradPrune.Validate);
         if (GradFormat != null) OptionException.InSection("grad_format", GradFormat.Validate);
         if (Approx != null) OptionException.InSection("approx", Approx.Validate);
+        if (Kure != null) OptionException.InSection("kure", Kure.Validate);
+        if (Qat != null) OptionException.InSection("qat", Qat.Validate);
+        OptionException.Require(Qat == null || Approx == null, "qat", "does not combine with approx (both replace the conv/linear layers); choose one");
     }
 
     /// <summary>The methods the sections switch on, in the order they attach, seeded by <see cref="Seed"/>.</summary>
@@ -35,6 +43,9 @@ public sealed partial record TrainOptions
         // Gradient hooks run in attach order: pruning first, then the low-bit cast of what survives.
         if (GradPrune != null) methods.Add(new NeuralGradientPruning(GradPrune, Seed));
         if (GradFormat != null) methods.Add(new LowBitGradients(GradFormat, Seed));
+        // KURE holds the weight tensors themselves, so it attaches before QAT wraps their layers.
+        if (Kure != null) methods.Add(new KurtosisRegularization(Kure));
+        if (Qat != null) methods.Add(new QuantizationAwareTraining(Qat));
         return methods;
     }
 }

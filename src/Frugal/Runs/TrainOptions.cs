@@ -61,6 +61,9 @@ public sealed partial record TrainOptions
     public int TestLimit { get; init; }
     /// <summary>cpu or cuda[:N].</summary>
     public string Device { get; init; } = "cpu";
+    /// <summary>Start from these weights (a model.safetensors of the same model) instead of a fresh initialisation: fine-tuning,
+    /// e.g. with KURE (null = fresh).</summary>
+    public string? InitFrom { get; init; }
     /// <summary>Run folder for config, metrics, TensorBoard events and checkpoints (null = none).</summary>
     public string? Out { get; init; }
 
@@ -87,6 +90,7 @@ public sealed partial record TrainOptions
         OptionException.Require(ClipGradNorm >= 0 && double.IsFinite(ClipGradNorm), "clip_grad_norm", $"must be ≥ 0 (0 = off), got {ClipGradNorm}");
         OptionException.Require(CropPadding >= 0, "crop_padding", $"must be ≥ 0, got {CropPadding}");
         OptionException.Require(TrainLimit >= 0, "train_limit", $"must be ≥ 0 (0 = all), got {TrainLimit}");
+        OptionException.Require(InitFrom == null || InitFrom.Length > 0, "init_from", "is empty (give a model.safetensors, or leave it out)");
         OptionException.Require(TestLimit >= 0, "test_limit", $"must be ≥ 0 (0 = all), got {TestLimit}");
         try { Tensors.Device.Parse(Device); }
         catch (ArgumentException) { throw new OptionException("device", $"'{Device}' is not a device (cpu, cuda or cuda:N)"); }

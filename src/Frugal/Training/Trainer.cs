@@ -158,8 +158,12 @@ public sealed class Trainer
                 var loss = Loss(output, batch);
                 // Its forward ended past the threshold: discard it before its backward.
                 if (drop != null && !drop.BeforeBackward()) { loss = output = null!; break; }
+                var objective = loss;
+                foreach (var method in Methods)
+                    if (method.Penalty() is { } penalty) objective += penalty;
                 Parallel?.PrepareBackward(last: m == micro - 1 && drop == null);
-                loss.Backward();
+                objective.Backward();
+                objective = null!;
                 double l = loss.Item();
                 if (!double.IsFinite(l)) throw Diverged($"loss became {l} at epoch {epoch}, batch {b * micro + m + 1}");
                 // Unoptimised (tier-0) JIT code keeps locals alive to the end of the method; drop the graph
