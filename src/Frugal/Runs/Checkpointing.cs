@@ -42,13 +42,21 @@ public static class Checkpointing
     public static (double Loss, double Accuracy) Evaluate(string path, string? model, string? dataDir, string device)
     {
         var d = Device.Parse(device);
+        var (m, _, sizes) = LoadRun(path, model, d);
+        var (_, test) = FashionMnist.Load(dataDir, sizes?.Classes ?? 10);
+        return Evaluation.Run(m, new DataLoader(test, 1000, shuffle: false, device: d));
+    }
+
+    /// <summary>Loads a checkpoint as <see cref="Evaluate"/> does: the model and its sizes from the run's config.json beside
+    /// it when there is one (<paramref name="model"/>, if given, must agree), else <paramref name="model"/> or cnn.</summary>
+    public static (Module Model, string Name, ModelOptions? Sizes) LoadRun(string path, string? model, Device device)
+    {
         var config = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "config.json");
         var (runModel, sizes) = File.Exists(config) || Directory.Exists(config) ? ModelOf(config) : (null, null);
         if (runModel != null && model != null && model != runModel)
             throw new Options.OptionException("model", $"'{model}' disagrees with {config}, which says the checkpoint is a '{runModel}'");
-        var m = Load(path, model ?? runModel ?? "cnn", sizes, d);
-        var (_, test) = FashionMnist.Load(dataDir, sizes?.Classes ?? 10);
-        return Evaluation.Run(m, new DataLoader(test, 1000, shuffle: false, device: d));
+        string name = model ?? runModel ?? "cnn";
+        return (Load(path, name, sizes, device), name, sizes);
     }
 
     /// <summary>Only the model's name and sizes of a run config: all evaluation needs, read leniently so that run
