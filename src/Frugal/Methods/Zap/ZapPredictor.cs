@@ -50,6 +50,31 @@ public sealed class ZapPredictor : Module
         return _bn2.Call(_conv2.Call(h)).Mul(notP);
     }
 
+    /// <summary>The eval-mode predictor as depthwise kernels [C·9] with each conv bias and BN folded into a per-channel
+    /// scale and shift (BN(conv(x) + b) = scale·conv(x) + shift), for <see cref="ZapSparseConv"/>'s direct loops.</summary>
+    internal (float[] W1, float[] Scale1, float[] Shift1, float[] W2, float[] Scale2, float[] Shift2) Folded()
+    {
+        (float[], float[]) Fold(Conv2d conv, BatchNorm2d bn)
+        {
+            var scale = new float[Channels];
+            var shift = new float[Channels];
+            var bias = conv.Bias?.ToArray();
+            var mean = bn.RunningMean!.ToArray();
+            var var = bn.RunningVar!.ToArray();
+            var gamma = bn.Weight!.ToArray();
+            var beta = bn.Bias!.ToArray();
+            for (int c = 0; c < Channels; c++)
+            {
+                scale[c] = gamma[c] / MathF.Sqrt(var[c] + bn.Eps);
+                shift[c] = scale[c] * ((bias?[c] ?? 0) - mean[c]) + beta[c];
+            }
+            return (scale, shift);
+        }
+        var (s1, b1) = Fold(_conv1, _bn1);
+        var (s2, b2) = Fold(_conv2, _bn2);
+        return (_conv1.Weight.ToArray(), s1, b1, _conv2.Weight.ToArray(), s2, b2);
+    }
+
     /// <summary>MACs of one predictor call per image: two depthwise 3×3 convolutions over the whole C×H×W map
     /// (2·9 per element; BN and ReLU are element-wise and not counted, as for the backbone).</summary>
     public static long MacsPerImage(int channels, int height, int width) => 2L * 9 * channels * height * width;
