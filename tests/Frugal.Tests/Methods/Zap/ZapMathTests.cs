@@ -65,7 +65,7 @@ public class ZapMathTests
             var c = ThresholdSolver.Solve(s, e, budget);
             double err = c.Select((k, l) => k < 0 ? 0 : e[l][k]).Sum(), got = c.Select((k, l) => k < 0 ? 0 : s[l][k]).Sum();
             Assert.True(err <= budget + 1e-12, $"trial {trial}: error {err} over budget {budget}");
-            Assert.True(got >= 0.9 * BruteForce(s, e, budget) - 1e-9, $"trial {trial}: saved {got} far below the optimum {BruteForce(s, e, budget)}");
+            Assert.Equal(BruteForce(s, e, budget), got, 9);
         }
     }
 
