@@ -66,6 +66,9 @@ root.Subcommands.Add(QuantizeCommand.Create());
 // ---- simulate ----------------------------------------------------------------------------
 root.Subcommands.Add(SimulateCommand.Create());
 
+// ---- zap ---------------------------------------------------------------------------------
+root.Subcommands.Add(ZapCommand.Create());
+
 // ---- development: emulator sources (tools/cuda-emu/build.sh) --------------------------------
 var emuSources = new Command("cuda-emulator-sources", "Write the C++ sources of the CPU emulator of the CUDA backend's kernels") { Hidden = true };
 var emuOut = new Option<DirectoryInfo>("--out") { Description = "Folder to write the .cpp files to", Required = true };

@@ -42,10 +42,16 @@ public static class Checkpointing
     public static (double Loss, double Accuracy) Evaluate(string path, string? model, string? dataDir, string device)
     {
         var d = Device.Parse(device);
-        var (name, sizes) = ModelOfRun(path, model);
-        var m = Load(path, name, sizes, d);
+        var (m, _, sizes) = LoadRun(path, model, d);
         var (_, test) = FashionMnist.Load(dataDir, sizes?.Classes ?? 10);
         return Evaluation.Run(m, new DataLoader(test, 1000, shuffle: false, device: d));
+    }
+
+    /// <summary>Loads a checkpoint as <see cref="Evaluate"/> does: the model and its sizes from <see cref="ModelOfRun"/>.</summary>
+    public static (Module Model, string Name, ModelOptions? Sizes) LoadRun(string path, string? model, Device device)
+    {
+        var (name, sizes) = ModelOfRun(path, model);
+        return (Load(path, name, sizes, device), name, sizes);
     }
 
     /// <summary>The model a checkpoint belongs to: from the run's config.json beside it when there is one (which
