@@ -199,6 +199,34 @@ public class DataParallelTests
     }
 
     [Fact]
+    public void A_hand_written_loop_drives_data_parallelism_with_the_same_result_as_the_trainer()
+    {
+        var trainer = new float[2][][];
+        var loop = new float[2][][];
+        InProcessGroup.Run(2, g => trainer[g.Rank] = Fit(g, 8, epochs: 1).Weights);
+        InProcessGroup.Run(2, g =>
+        {
+            var model = new Net(false);
+            using var parallel = new DataParallel(model, g, new() { BucketMegabytes = 0.002 });
+            var optimizer = new Sgd(model.Parameters(), 0.1, momentum: 0.9);
+            var loader = new DataLoader(Train, 8, shuffle: true, seed: 3, dropLast: true) { Shard = (g.Rank, g.Size) };
+            model.Train();
+            foreach (var batch in loader.Epoch(1))
+            {
+                optimizer.ZeroGrad();
+                parallel.BeginStep();
+                var loss = LossFunctions.CrossEntropy()(model.Call(batch.Inputs), batch);
+                parallel.PrepareBackward(last: true);
+                loss.Backward();
+                parallel.ReduceGradients();
+                optimizer.Step();
+            }
+            loop[g.Rank] = model.StateDict().Select(p => p.Value.ToArray()).ToArray();
+        });
+        for (int t = 0; t < trainer[0].Length; t++) Assert.Equal(trainer[0][t], loop[1][t]);
+    }
+
+    [Fact]
     public void Micro_batches_accumulate_to_the_step_of_their_union()
     {
         var alone = Fit(null, 32);
