@@ -7,7 +7,7 @@
 # Budget: the defaults take about 15 minutes on the 2-core dev machine (cnn trains at ≈ 170 samples/s there):
 #   base EPOCHS=2 on TRAIN_LIMIT=20000, each fine-tune FT_EPOCHS=1 at FT_LR=0.01, sweeps on TEST_LIMIT=2000 test images.
 # A short check: TRAIN_LIMIT=5000 EPOCHS=1 TEST_LIMIT=500 PERTURB=0.7:1.3:5 bench/experiments/kure.sh
-# The paper's K_T comparison: EXTRA_TARGETS="3 6" (two more fine-tunes and columns).
+# The paper's K_T comparison: EXTRA_TARGETS="3 6" (two more fine-tunes and columns). Another seed: SEED=1.
 # Usage: bench/experiments/kure.sh [OUT_DIR]   (default runs/kure-<UTC time>); knobs via the variables below.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,7 +15,7 @@ out=${1:-runs/kure-$(date -u +%Y%m%dT%H%M)}
 TRAIN_LIMIT=${TRAIN_LIMIT:-20000}; EPOCHS=${EPOCHS:-2}
 FT_EPOCHS=${FT_EPOCHS:-1}; FT_LR=${FT_LR:-0.01}
 LAMBDA=${LAMBDA:-1.0}; EXTRA_TARGETS=${EXTRA_TARGETS:-}
-TEST_LIMIT=${TEST_LIMIT:-2000}
+TEST_LIMIT=${TEST_LIMIT:-2000}; SEED=${SEED:-0}
 WEIGHT_BITS=${WEIGHT_BITS:-8,6,4,3,2}; ACT_BITS=${ACT_BITS:-6,5,4,3}; PERTURB=${PERTURB:-0.7:1.3:21}
 dotnet build src/Frugal.Cli -c Release -v q -nologo >/dev/null
 frugal=src/Frugal.Cli/bin/Release/net10.0/frugal
@@ -25,7 +25,7 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 train() {   # train NAME [flags...]
   local name=$1; shift
   rm -rf "$out/$name"
-  "$frugal" train --model cnn --train-limit "$TRAIN_LIMIT" --test-limit "$TEST_LIMIT" --out "$out/$name" "$@" | grep '^epoch' | tail -1 | sed "s|^|$name: |"
+  "$frugal" train --model cnn --seed "$SEED" --train-limit "$TRAIN_LIMIT" --test-limit "$TEST_LIMIT" --out "$out/$name" "$@" | grep '^epoch' | tail -1 | sed "s|^|$name: |"
 }
 
 train base --epochs "$EPOCHS"
