@@ -2,8 +2,9 @@ namespace Frugal.Distributed.Compression;
 
 /// <summary>
 /// What a compressor sent in an epoch against an exact fp32 all-reduce of the same buckets (DESIGN.md: measured, not
-/// claimed). Figures: compress_payload_bytes (the encoded bytes of this rank's gradients, one copy of each bucket) and
-/// compress_fp32_bytes (4 per value), compress_ratio = fp32 / payload; compress_wire_bytes (what this rank's
+/// claimed). Figures: compress_payload_bytes (the encoded bytes of this rank's gradients, one copy of each bucket),
+/// compress_fp32_bytes (4 per value), compress_saved_bytes (their difference), compress_ratio = fp32 / payload (4
+/// digits); compress_wire_bytes (what this rank's
 /// collectives put on the wire during the compressor's calls, read from <see cref="IProcessGroup.Traffic"/>),
 /// compress_fp32_wire_bytes (the ring all-reduce's 2(N−1)/N·4L) and compress_wire_ratio = fp32 wire / wire (N &gt; 1).
 /// </summary>
@@ -28,7 +29,8 @@ internal sealed class CompressionTally
         if (_values == 0) return;
         figures["compress_payload_bytes"] = _payload;
         figures["compress_fp32_bytes"] = 4 * _values;
-        if (_payload > 0) figures["compress_ratio"] = 4.0 * _values / _payload;
+        figures["compress_saved_bytes"] = 4 * _values - _payload;
+        if (_payload > 0) figures["compress_ratio"] = Math.Round(4.0 * _values / _payload, 4);
         figures["compress_wire_bytes"] = _wire;
         figures["compress_fp32_wire_bytes"] = (long)Math.Round(_exactWire);
         if (_wire > 0) figures["compress_wire_ratio"] = _exactWire / _wire;

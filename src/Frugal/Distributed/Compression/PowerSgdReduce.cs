@@ -22,7 +22,7 @@ public sealed class PowerSgdReduce : IGradientCompressor
     readonly PowerSgdOptions _options;
     readonly ulong _seed;
     readonly Dictionary<int, BucketState> _states = [];
-    readonly PayloadTally _tally = new();
+    readonly CompressionTally _tally = new();
     float[] _p = [], _q = [];
     double _errorSum;
     long _errorCount;
@@ -37,7 +37,11 @@ public sealed class PowerSgdReduce : IGradientCompressor
 
     public string Name => "powersgd";
 
-    public void Reduce(GradientBucket bucket, IProcessGroup group)
+    public void Reduce(GradientBucket bucket, IProcessGroup group) =>
+        _tally.Measure(group, bucket.Values.Length, () => Send(bucket, group));
+
+    /// <summary>The exchange of one bucket; returns the bytes this rank handed to its all-reduces.</summary>
+    long Send(GradientBucket bucket, IProcessGroup group)
     {
         var st = StateOf(bucket);
         long step = st.Reduces++;
@@ -45,8 +49,7 @@ public sealed class PowerSgdReduce : IGradientCompressor
         if (step < _options.StartIteration || st.Matrices.Length == 0)
         {
             group.AllReduce<float>(bucket.Values, ReduceOp.Sum);
-            _tally.Add(total, total);
-            return;
+            return 4L * total;
         }
         int r = _options.Rank;
         int pLength = st.ExactFloats, qLength = 0;
@@ -110,11 +113,11 @@ public sealed class PowerSgdReduce : IGradientCompressor
             if (_options.WarmStart) qj.CopyTo(st.Q[j]);
             pAt += r * x.Rows; qAt += r * x.Cols;
         }
-        _tally.Add(pLength + qLength, total);
         if (squaredM > 0) { _errorSum += Math.Sqrt(squaredError / squaredM); _errorCount++; }
+        return 4L * (pLength + qLength);
     }
 
-    /// <summary>Adds compress_payload_bytes, compress_saved_bytes, compress_ratio and powersgd_relative_error (the
+    /// <summary>Adds the byte figures of <see cref="CompressionTally"/> and powersgd_relative_error (the
     /// epoch's mean of this rank's ‖M − P̂·P̂ᵀ·M‖/‖M‖ over its error-fed matrices, per reduce).</summary>
     public void CollectEpochFigures(IDictionary<string, object> figures)
     {

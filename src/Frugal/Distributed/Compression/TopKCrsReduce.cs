@@ -21,7 +21,7 @@ public sealed class TopKCrsReduce : IGradientCompressor
     readonly Module _model;
     readonly Dictionary<int, BucketPlan> _plans = [];
     readonly Dictionary<string, LayerTrack> _tracks = [];
-    readonly PayloadTally _tally = new();
+    readonly CompressionTally _tally = new();
     float[] _packed = [];
 
     /// <param name="options">Keep ratio, min_k, layers, hash-check period.</param>
@@ -36,7 +36,11 @@ public sealed class TopKCrsReduce : IGradientCompressor
 
     public string Name => "topk-crs";
 
-    public void Reduce(GradientBucket bucket, IProcessGroup group)
+    public void Reduce(GradientBucket bucket, IProcessGroup group) =>
+        _tally.Measure(group, bucket.Values.Length, () => Send(bucket, group));
+
+    /// <summary>The exchange of one bucket; returns the bytes this rank handed to the all-reduce.</summary>
+    long Send(GradientBucket bucket, IProcessGroup group)
     {
         var plan = PlanOf(bucket);
         var selection = Select(plan);
@@ -47,17 +51,17 @@ public sealed class TopKCrsReduce : IGradientCompressor
         long packedCount = bucket.Values.Length;
         for (int i = 0; i < plan.Sampled.Length; i++)
             if (!selection[i].IsExact) packedCount -= (long)plan.Sampled[i].Rows * (plan.Sampled[i].N - selection[i].Count) * plan.Sampled[i].Inner;
-        _tally.Add(packedCount, bucket.Values.Length);
         if (packedCount == bucket.Values.Length)
         {
             group.AllReduce<float>(bucket.Values, ReduceOp.Sum);
-            return;
+            return 4L * packedCount;
         }
         if (_packed.Length < packedCount) _packed = new float[packedCount];
         var packed = _packed.AsSpan(0, (int)packedCount);
         Move(bucket, plan, selection, packed, pack: true);
         group.AllReduce(packed, ReduceOp.Sum);
         Move(bucket, plan, selection, packed, pack: false);
+        return 4L * packedCount;
     }
 
     /// <summary>
