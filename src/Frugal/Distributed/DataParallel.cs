@@ -264,7 +264,7 @@ public sealed class DataParallel : IDisposable
     void CheckSameModel()
     {
         var description = string.Join(";", Model.StateDict().Select(p => $"{p.Key}:{p.Value.Shape}"));
-        Span<long> mine = [(long)Fnv1a(description)];
+        Span<long> mine = [Fnv1a.Of(description)];
         var all = new long[Group.Size];
         Group.AllGather<long>(mine, all);
         int other = Array.FindIndex(all, h => h != all[0]);
@@ -293,12 +293,5 @@ public sealed class DataParallel : IDisposable
     {
         int offset = 0;
         foreach (var t in tensors) { t.Backend.Upload(flat.AsSpan(offset, t.Numel), t.Storage, t.Offset); offset += t.Numel; }
-    }
-
-    static ulong Fnv1a(string s)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (char c in s) { h ^= c; h *= 1099511628211UL; }
-        return h;
     }
 }

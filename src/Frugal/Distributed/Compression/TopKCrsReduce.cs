@@ -206,14 +206,7 @@ public sealed class TopKCrsReduce : IGradientCompressor
     }
 
     /// <summary>FNV-1a over n and the sorted indices.</summary>
-    static long Hash(int[] indices, int n)
-    {
-        ulong h = 14695981039346656037UL;
-        void Mix(int v) { h = (h ^ (uint)v) * 1099511628211UL; }
-        Mix(n);
-        foreach (int i in indices) Mix(i);
-        return (long)h;
-    }
+    static long Hash(int[] indices, int n) => Fnv1a.Of(n, indices);
 
     /// <summary>Packs the bucket into <paramref name="packed"/> (sampled weights as grad[:, S], everything else whole), or
     /// scatters it back, zeros outside S. Consecutive channels of S are copied as one run.</summary>
