@@ -14,5 +14,10 @@ public sealed record EpochMetrics
     [JsonPropertyName("seconds")] public double Seconds { get; init; }
     [JsonPropertyName("eval_seconds")] public double EvalSeconds { get; init; }
     [JsonPropertyName("learning_rate")] public double LearningRate { get; init; }
+    /// <summary>Training memory: the epoch's peak resident size during training above the run's baseline (data and
+    /// model loaded), in MiB (<see cref="Diagnostics.PeakMemory"/>); 0 where the OS does not say.</summary>
+    [JsonPropertyName("peak_memory_mb")] public double PeakMemoryMb { get; init; }
+    /// <summary>The epoch's peak resident size of the whole process during training, in MiB.</summary>
+    [JsonPropertyName("peak_rss_mb")] public double PeakRssMb { get; init; }
     [JsonExtensionData] public Dictionary<string, object>? Extra { get; init; }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Frugal.Data;
+using Frugal.Diagnostics;
 using Frugal.Distributed;
 using Frugal.Distributed.Stragglers;
 using Frugal.Methods;
@@ -41,6 +42,11 @@ public sealed class Trainer
     /// a step accumulates M loader batches.
     /// </summary>
     public DataParallel? Parallel { get; init; }
+    /// <summary>The resident size training memory is counted from (<see cref="PeakMemory"/>; null: taken when
+    /// <see cref="Run"/> starts). A schedule of several trainers (layer-wise stages) passes one baseline to all, so
+    /// what it keeps between them (cached activations) counts.</summary>
+    public long? MemoryBaseline { get; init; }
+    long _memoryBaseline;
 
     /// <param name="model">On the device of <paramref name="train"/>'s batches.</param>
     /// <param name="optimizer">Over the model's parameters.</param>
@@ -87,6 +93,7 @@ public sealed class Trainer
             start = (Parallel != null ? ShareCheckpoint(state?.Epoch ?? 0) : state?.Epoch ?? 0) + 1;
         }
         RunFolder?.Start(history);
+        _memoryBaseline = MemoryBaseline ?? PeakMemory.MarkBaseline();
         try
         {
             foreach (var cb in Callbacks) cb.OnRunStart(start, epochs, StepsPerEpoch);
@@ -133,6 +140,7 @@ public sealed class Trainer
         int steps = StepsPerEpoch, micro = Parallel?.Options.MicroBatches ?? 1, step = (epoch - 1) * steps;
         double lossSum = 0, seen = 0;
         var sw = Stopwatch.StartNew();
+        PeakMemory.ResetPeak();
         using var batches = TrainLoader.Epoch(epoch).GetEnumerator();
         for (int b = 0; b < steps; b++)
         {
@@ -183,6 +191,7 @@ public sealed class Trainer
             foreach (var cb in Callbacks) cb.OnBatchEnd(epoch, b + 1, steps, lossSum / seen, ranks * seen / sw.Elapsed.TotalSeconds);
         }
         double secs = sw.Elapsed.TotalSeconds;
+        long peak = PeakMemory.PeakResidentBytes();
         if (Parallel != null) (lossSum, seen) = Sum(lossSum, seen);
         var figures = new Dictionary<string, object>();
         foreach (var method in Methods) method.CollectEpochFigures(figures);
@@ -191,9 +200,12 @@ public sealed class Trainer
         {
             Epoch = epoch, TrainLoss = lossSum / seen, TestLoss = double.NaN, TestAccuracy = double.NaN,
             SamplesPerSecond = seen / secs, Seconds = secs,
-            LearningRate = Optimizer.LearningRate, Extra = figures.Count > 0 ? figures : null,
+            LearningRate = Optimizer.LearningRate,
+            PeakMemoryMb = Math.Max(0, peak - _memoryBaseline) / Mebibyte, PeakRssMb = peak / Mebibyte, Extra = figures.Count > 0 ? figures : null,
         };
     }
+
+    const double Mebibyte = 1024.0 * 1024.0;
 
     (double, double) Sum(double a, double b)
     {
