@@ -13,8 +13,8 @@ cd "$(dirname "$0")/../.."
 out=${1:-runs/closed-form-$(date -u +%Y%m%dT%H%M)}
 SEED=${SEED:-0}; TOY_N=${TOY_N:-600}; SGD_EPOCHS=${SGD_EPOCHS:-50}
 N=${N:-2000}; TEST_LIMIT=${TEST_LIMIT:-10000}
-WIDTHS=${WIDTHS:-64,256,1000,1500,1900,2000,2100,2500,4000,8000}; LAMBDAS=${LAMBDAS:-1e-8,1e-4,1e-1,1}
-FASHION_SGD_EPOCHS=${FASHION_SGD_EPOCHS:-10}
+WIDTHS=${WIDTHS:-64,256,1000,1500,2000,2500,4000,8000}; LAMBDAS=${LAMBDAS:-1e-8,1e-4,1e-1,1}
+FASHION_SGD_EPOCHS=${FASHION_SGD_EPOCHS:-10}; FASHION_SGD_LR=${FASHION_SGD_LR:-0.01}
 dotnet build src/Frugal.Cli -c Release -v q -nologo >/dev/null
 frugal=src/Frugal.Cli/bin/Release/net10.0/frugal
 mkdir -p "$out"
@@ -31,7 +31,7 @@ toy xor xor --compare-sgd "$SGD_EPOCHS" --sgd-lr 0.05
 toy sine sine --compare-sgd "$SGD_EPOCHS" --sgd-lr 0.01
 
 "$frugal" fit-closed-form --data fashion --widths "$WIDTHS" --lambdas "$LAMBDAS" --rounds 0 --train-limit "$N" --test-limit "$TEST_LIMIT" \
-  --seed "$SEED" --compare-sgd "$FASHION_SGD_EPOCHS" --sgd-lr 0.05 --out "$out/fashion" | tee "$out/fashion.md" | grep '^|'
+  --seed "$SEED" --compare-sgd "$FASHION_SGD_EPOCHS" --sgd-lr "$FASHION_SGD_LR" --out "$out/fashion" | tee "$out/fashion.md" | grep '^|'
 "$frugal" fit-closed-form --data fashion --widths 256,"$N" --lambdas 1e-4,1 --rounds 2 --train-limit "$N" --test-limit "$TEST_LIMIT" \
   --seed "$SEED" --out "$out/fashion-rounds" | tee "$out/fashion-rounds.md" | grep '^|'
 "$frugal" eval --checkpoint "$out/fashion/model.safetensors" | sed 's|^|frugal eval of the best fashion fit: |'
