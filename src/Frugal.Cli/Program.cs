@@ -69,6 +69,9 @@ root.Subcommands.Add(SimulateCommand.Create());
 // ---- zap ---------------------------------------------------------------------------------
 root.Subcommands.Add(ZapCommand.Create());
 
+// ---- fit-closed-form ----------------------------------------------------------------------
+root.Subcommands.Add(ClosedFormCommand.Create());
+
 // ---- development: emulator sources (tools/cuda-emu/build.sh) --------------------------------
 var emuSources = new Command("cuda-emulator-sources", "Write the C++ sources of the CPU emulator of the CUDA backend's kernels") { Hidden = true };
 var emuOut = new Option<DirectoryInfo>("--out") { Description = "Folder to write the .cpp files to", Required = true };

@@ -106,6 +106,8 @@ static class TrainFlags
         new Flag<string?>("--out", "out", "Run folder: config.json, metrics.jsonl, TensorBoard events, checkpoints", o => o.Out, (o, v) => o with { Out = v }),
         new Flag<int[]>("--hidden", "model_options.hidden", "mlp: hidden layer widths, e.g. --hidden 1024 1024", o => o.ModelOptions.HiddenOrDefault,
             (o, v) => o with { ModelOptions = o.ModelOptions with { Hidden = v } }),
+        Choice<Nn.ActivationKind>("--activation", "model_options.activation", "mlp: activation after each hidden layer", o => o.ModelOptions.Activation,
+            (o, v) => o with { ModelOptions = o.ModelOptions with { Activation = v } }),
         new Flag<int>("--width", "model_options.width", "cnn/resnet: channels of the first stage (0 = model default: cnn 32, resnet 16)", o => o.ModelOptions.Width,
             (o, v) => o with { ModelOptions = o.ModelOptions with { Width = v } }),
         new Flag<int>("--depth", "model_options.depth", "resnet: residual blocks per stage (0 = default 2)", o => o.ModelOptions.Depth,

@@ -26,7 +26,7 @@ public static class ModelZoo
         };
     }
 
-    /// <summary>Flatten, then Linear-ReLU per hidden width, then the classifier (784-1024-1024-10 by default).</summary>
+    /// <summary>Flatten, then Linear-activation (ReLU unless chosen) per hidden width, then the classifier (784-1024-1024-10 by default).</summary>
     static Module Mlp(ModelOptions o, Generator g)
     {
         var m = new Sequential(new Flatten());
@@ -34,7 +34,7 @@ public static class ModelZoo
         foreach (var h in o.HiddenOrDefault)
         {
             if (h <= 0) throw new ArgumentException($"model mlp: hidden width must be positive, got {h}");
-            m.Append(new Linear(prev, h, generator: g)).Append(new ReLU());
+            m.Append(new Linear(prev, h, generator: g)).Append(o.Activation.Create());
             prev = h;
         }
         return m.Append(new Linear(prev, o.Classes, generator: g));

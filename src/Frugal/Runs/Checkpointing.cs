@@ -81,5 +81,9 @@ public static class Checkpointing
         catch (JsonException e) { throw new InvalidDataException($"{config}: not readable as a run config ({e.Message.Split(". Path")[0]})", e); }
     }
 
-    static readonly JsonSerializerOptions Lenient = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    static readonly JsonSerializerOptions Lenient = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) },
+    };
 }
