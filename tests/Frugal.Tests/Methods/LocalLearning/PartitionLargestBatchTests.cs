@@ -24,7 +24,12 @@ public class PartitionLargestBatchTests
         Assert.True(probes <= 2 * Math.Log2(max) + 2, $"{probes} probes");
         Assert.Equal((int)Math.Floor((capMb - 3) / 0.7) is var b && b >= 1 ? Math.Min(b, max) : 0, expected);
     }
+}
 
+/// <summary>Reads the process's peak resident size, so it runs alone (no other test allocating meanwhile).</summary>
+[Collection(Frugal.Tests.Training.DefaultGeneratorCollection.Name)]
+public class PartitionLargestBatchMemoryTests
+{
     [Fact]
     public void Training_memory_grows_with_what_the_probe_holds()
     {
