@@ -5,7 +5,8 @@ using Frugal.Tensors;
 
 namespace Frugal.Cli;
 
-/// <summary>`frugal bench gemm`: GFLOP/s of the engine's GEMM next to OpenBLAS called directly, in one run.</summary>
+/// <summary>`frugal bench`: gemm (GFLOP/s of the engine's GEMM next to OpenBLAS called directly, in one run), step,
+/// approx, conv, sparse and memory.</summary>
 static class BenchCommand
 {
     public static Command Create()
@@ -70,6 +71,15 @@ static class BenchCommand
         sparse.SetAction(p => Cli.Run(() => SparseBench.Run(p.GetValue(sparseBatch), p.GetValue(sparseReps), p.GetValue(densities)!,
             p.GetValue(sparsity), p.GetValue(stepReps), p.GetValue(cpuTime), p.GetValue(only) ?? [])));
         bench.Subcommands.Add(sparse);
+
+        var memory = new Command("memory", "PROPOSAL (METHODS.md §4.4): the largest batch whose training fits under --cap-mb of training memory, end-to-end and, with --partitions K, partition-wise sequential and pipelined. Takes the train flags (--model, --partitions, --queue-depth ...)");
+        var cap = new Option<double>("--cap-mb") { Description = "Training memory cap in MiB (peak resident size above the size before the probe)", Required = true };
+        var maxBatch = new Option<int>("--max-batch") { Description = "Largest batch to try", DefaultValueFactory = _ => 4096 };
+        var probeSteps = new Option<int>("--steps") { Description = "Training steps per probe", DefaultValueFactory = _ => 2 };
+        memory.Options.Add(cap); memory.Options.Add(maxBatch); memory.Options.Add(probeSteps);
+        TrainFlags.AddTo(memory);
+        memory.SetAction(p => Cli.Run(() => MemoryBench.Run(TrainFlags.Read(p, new Runs.TrainOptions()).Validate(), p.GetValue(cap), p.GetValue(maxBatch), p.GetValue(probeSteps))));
+        bench.Subcommands.Add(memory);
         return bench;
     }
 

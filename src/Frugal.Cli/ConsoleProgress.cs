@@ -69,7 +69,7 @@ sealed class ConsoleProgress(TrainOptions o, Frugal.Distributed.IProcessGroup gr
         Line($"epoch {m.Epoch}: train loss {m.TrainLoss:F4}, test loss {m.TestLoss:F4}, test acc {100 * m.TestAccuracy:F2}%, {m.SamplesPerSecond:F0} samples/s, {m.Seconds:F1} s{Exchange(m)}");
     }
 
-    /// <summary>", 1.9 MB/step on the wire, 12% dropped" for a data-parallel epoch.</summary>
+    /// <summary>", 1.9 MB/step on the wire, 12% dropped" for a data-parallel epoch; the local heads' test accuracy of a partition-wise one.</summary>
     static string Exchange(EpochMetrics m)
     {
         if (m.Extra == null) return "";
@@ -77,6 +77,9 @@ sealed class ConsoleProgress(TrainOptions o, Frugal.Distributed.IProcessGroup gr
         if (m.Extra.TryGetValue("wire_bytes_per_step", out var wire) && m.Extra.TryGetValue("ranks", out var ranks) && Convert.ToInt32(ranks) > 1)
             parts.Add($"{Convert.ToDouble(wire) / 1e6:F2} MB/step on the wire");
         if (m.Extra.TryGetValue("drop_rate", out var drop)) parts.Add($"{100 * Convert.ToDouble(drop):F1}% of micro-batches dropped");
+        if (m.Extra.TryGetValue("partitions", out var k))
+            parts.Add($"{k} partitions, local test acc " + string.Join("/", Enumerable.Range(1, Convert.ToInt32(k))
+                .Select(p => m.Extra.TryGetValue($"partition{p}_test_accuracy", out var a) ? $"{100 * Convert.ToDouble(a):F1}" : "?")) + "%");
         return parts.Count == 0 ? "" : ", " + string.Join(", ", parts);
     }
 

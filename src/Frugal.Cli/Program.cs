@@ -25,6 +25,15 @@ train.SetAction(parse => Cli.Run(group =>
         if (resuming && options.Out == null) throw new ArgumentException("--resume needs --out (the run folder to continue)");
         if (group.Rank == 0) DataInstaller.EnsureFashionMnist(options.DataDir, parse);
         group.Barrier();
+        if (options.Partitions != null)
+        {
+            var partitioned = RunBuilder.BuildPartitions(options, group);
+            var report = new ConsoleProgress(options, group);
+            partitioned.Callbacks.Add(report);
+            partitioned.Run(options.Epochs, resuming);
+            if (options.Out != null) Console.WriteLine($"run folder: {options.Out}");
+            return;
+        }
         var trainer = RunBuilder.Build(options, group);
         // Under mpirun rank 0 alone reports; the others train silently.
         if (group.Rank != 0) { trainer.Run(options.Epochs, resuming); return; }

@@ -4,6 +4,7 @@ using Frugal.Distributed.Compression;
 using Frugal.Distributed.Stragglers;
 using Frugal.Methods.Approximate;
 using Frugal.Methods.Compression;
+using Frugal.Methods.LocalLearning;
 using Frugal.Methods.Robustness;
 using Frugal.Ops;
 using Frugal.Options;
@@ -71,6 +72,9 @@ static class TrainFlags
         ?? throw new ArgumentException($"{flag} needs --drop-compute, --drop-rate or --straggler-delay (or a drop_compute section in --config)");
     static GradientExchangeOptions Exchanging(TrainOptions o, string flag) => o.Exchange
         ?? throw new ArgumentException($"{flag} needs --compress (or an exchange section in --config)");
+    static PartitionOptions Partitioning(TrainOptions o, string flag) => o.Partitions
+        ?? throw new ArgumentException($"{flag} needs --partitions (or a partitions section in --config)");
+    static readonly PartitionOptions PartitionDefaults = new();
     static readonly DataParallelOptions ParallelDefaults = new();
     static readonly DropComputeOptions DropDefaults = new();
     static readonly GradPruneOptions PruneDefaults = new();
@@ -194,6 +198,15 @@ static class TrainFlags
             o => o.DropCompute?.DropRate ?? 0, (o, v) => o with { DropCompute = (o.DropCompute ?? new()) with { Drop = true, DropRate = v } }),
         Choice<DropComputeNormalization>("--drop-normalization", "drop_compute.normalization", "DropCompute: divide the gradient by the nominal N·M micro-batches or the actual count",
             o => (o.DropCompute ?? DropDefaults).Normalization, (o, v) => o with { DropCompute = Dropping(o, "--drop-normalization") with { Normalization = v } }),
+
+        new Flag<int>("--partitions", "partitions.k", "PROPOSAL (METHODS.md §4.4): train K depth-wise partitions, each through its own local head on the detached output of the one before (0 = off, end-to-end; 1 = end-to-end through the partition loop)",
+            o => o.Partitions?.K ?? 0, (o, v) => o with { Partitions = v == 0 ? null : (o.Partitions ?? new()) with { K = v } }),
+        Choice<PartitionSchedule>("--partition-schedule", "partitions.schedule", "Partitions: sequential (one thread, in turn) or pipelined (a thread per partition, bounded queues between)",
+            o => (o.Partitions ?? PartitionDefaults).Schedule, (o, v) => o with { Partitions = Partitioning(o, "--partition-schedule") with { Schedule = v } }),
+        new Flag<int>("--queue-depth", "partitions.queue_depth", "Pipelined partitions: batches a partition may run ahead of the next",
+            o => (o.Partitions ?? PartitionDefaults).QueueDepth, (o, v) => o with { Partitions = Partitioning(o, "--queue-depth") with { QueueDepth = v } }),
+        new Flag<int>("--aux-depth", "partitions.aux_depth", "Partitions: conv layers in each local head before its pooling and linear layer",
+            o => (o.Partitions ?? PartitionDefaults).AuxDepth, (o, v) => o with { Partitions = Partitioning(o, "--aux-depth") with { AuxDepth = v } }),
     ];
 
     static double? DropThreshold(string v) => v == "auto" ? null

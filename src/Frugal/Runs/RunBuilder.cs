@@ -1,6 +1,9 @@
 using Frugal.Data;
 using Frugal.Distributed;
+using Frugal.Methods;
+using Frugal.Methods.LocalLearning;
 using Frugal.Models;
+using Frugal.Nn;
 using Frugal.Options;
 using Frugal.Tensors;
 using Frugal.Training;
@@ -31,8 +34,52 @@ public static class RunBuilder
     /// </summary>
     public static Trainer Build(TrainOptions o, ImageDataset train, ImageDataset test, IProcessGroup? group = null)
     {
-        o.Validate();
         group ??= new SingleProcessGroup();
+        var run = Parts(o, train, test, group);
+        return new Trainer(run.Model, OptimizerFactory.Create(o, run.Model), run.Train, run.Test, run.Loss, run.Methods, run.Folder)
+        {
+            Schedule = LearningRateSchedule.Create(o, run.Train.Count / (o.DataParallel?.MicroBatches ?? 1)),
+            ClipGradNorm = o.ClipGradNorm,
+            Parallel = o.CreateParallel(run.Model, group),
+        };
+    }
+
+    /// <summary>Loads the data the options name and builds the partition-wise training of their
+    /// <see cref="TrainOptions.Partitions"/> section.</summary>
+    public static PartitionTraining BuildPartitions(TrainOptions o, IProcessGroup? group = null)
+    {
+        var (train, test) = FashionMnist.Load(o.DataDir, o.ModelOptions.Classes);
+        return BuildPartitions(o, train, test, group);
+    }
+
+    /// <summary>
+    /// Partition-wise training (METHODS.md §4.4) of the options on the given images: the same model, data, loss,
+    /// schedule and run folder as <see cref="Build(TrainOptions, ImageDataset, ImageDataset, IProcessGroup?)"/>, one
+    /// optimizer of the options' kind per partition, the local heads seeded by <see cref="TrainOptions.Seed"/>. One process only.
+    /// </summary>
+    public static PartitionTraining BuildPartitions(TrainOptions o, ImageDataset train, ImageDataset test, IProcessGroup? group = null)
+    {
+        var partitions = o.Partitions ?? throw new OptionException("partitions", "is missing: partition-wise training needs a partitions section (or --partitions)");
+        if (group is { Size: > 1 })
+            throw new ArgumentException($"partitions: partition-wise training runs in one process, not on {group.Size} ranks; start it without mpirun");
+        var run = Parts(o, train, test, new SingleProcessGroup());
+        var model = run.Model as Sequential ?? throw new OptionException("model", $"'{o.Model}' is not a sequential model, which partition-wise training cuts into partitions");
+        int stages = ModelStages.Split(model).Count;
+        OptionException.Require(partitions.K <= stages, "partitions.k", $"must be at most the {stages} stages of model '{o.Model}' (one per conv or linear layer), got {partitions.K}");
+        return new PartitionTraining(model, partitions, m => OptimizerFactory.Create(o, m), run.Train, run.Test, run.Loss, run.Folder, new Generator(o.Seed ^ 0x9A27_1710UL))
+        {
+            Schedule = LearningRateSchedule.Create(o, run.Train.Count),
+            ClipGradNorm = o.ClipGradNorm,
+        };
+    }
+
+    sealed record RunParts(Module Model, DataLoader Train, DataLoader Test, LossFunction Loss, IReadOnlyList<ITrainingMethod> Methods, RunFolder? Folder);
+
+    /// <summary>What every run of the options is built from: seeds the default generator, builds and moves the zoo
+    /// model, makes the methods, cuts the data into this rank's loaders, and writes config.json on rank 0.</summary>
+    static RunParts Parts(TrainOptions o, ImageDataset train, ImageDataset test, IProcessGroup group)
+    {
+        o.Validate();
         var device = Device.Parse(o.Device);
         Generator.ManualSeed(o.Seed);
         int classes = Math.Max(train.Classes, test.Classes);
@@ -45,23 +92,16 @@ public static class RunBuilder
         var model = o.InitFrom != null ? Checkpointing.Load(o.InitFrom, o.Model, o.ModelOptions) : ModelZoo.Build(o.Model, o.ModelOptions, o.Seed);
         if (device != Device.Cpu) model.To(device);
         var methods = o.CreateMethods();
-        var optimizer = OptimizerFactory.Create(o, model);
         // Incomplete last batches are dropped in training, as the PyTorch reference does.
         var shard = (group.Rank, group.Size);
         var trainLoader = new DataLoader(trainSet, o.BatchSize, shuffle: true, o.Seed, dropLast: true, device: device) { Shard = shard };
         var testLoader = new DataLoader(test.Take(o.TestLimit), 1000, shuffle: false, device: device) { Shard = shard };
-        var parallel = o.CreateParallel(model, group);
         RunFolder? run = null;
         if (o.Out != null && group.Rank == 0)
         {
             run = new RunFolder(o.Out);
             run.WriteConfig(o.ToJson());
         }
-        return new Trainer(model, optimizer, trainLoader, testLoader, LossFunctions.CrossEntropy(o.LabelSmoothing), methods, run)
-        {
-            Schedule = LearningRateSchedule.Create(o, trainLoader.Count / (o.DataParallel?.MicroBatches ?? 1)),
-            ClipGradNorm = o.ClipGradNorm,
-            Parallel = parallel,
-        };
+        return new RunParts(model, trainLoader, testLoader, LossFunctions.CrossEntropy(o.LabelSmoothing), methods, run);
     }
 }
