@@ -57,7 +57,7 @@ public static class RunBuilder
             run = new RunFolder(o.Out);
             run.WriteConfig(o.ToJson());
         }
-        return new Trainer(model, optimizer, trainLoader, testLoader, LossFunctions.CrossEntropy(o.LabelSmoothing), methods, run)
+        return new Trainer(model, optimizer, trainLoader, testLoader, o.CreateLoss(), methods, run)
         {
             Schedule = LearningRateSchedule.Create(o, trainLoader.Count / (o.DataParallel?.MicroBatches ?? 1)),
             ClipGradNorm = o.ClipGradNorm,
