@@ -40,7 +40,9 @@ public static class LearningRateSearch
         if (points < 1 || (points == 1 && max != min))
             throw new ArgumentException($"lr search: needs at least 2 points between two different rates (1 when min = max), got {points}");
         if (points == 1) return [min];
-        return Enumerable.Range(0, points).Select(i => Math.Exp(Math.Log(min) + i * (Math.Log(max) - Math.Log(min)) / (points - 1))).ToArray();
+        var grid = Enumerable.Range(0, points).Select(i => Math.Exp(Math.Log(min) + i * (Math.Log(max) - Math.Log(min)) / (points - 1))).ToArray();
+        (grid[0], grid[^1]) = (min, max);
+        return grid;
     }
 
     /// <summary>Trains the trainer <paramref name="build"/> makes for each rate for <paramref name="epochs"/>
