@@ -21,6 +21,7 @@ public static class OutputHead
     /// <summary>The head's loss of <paramref name="output"/> [N, C] for class <paramref name="labels"/>.</summary>
     public static Tensor HeadLoss(this Tensor output, int[] labels, HeadOptions options, float labelSmoothing = 0)
     {
+        options.Validate();
         if (options.Kind == HeadKind.Softmax) return output.CrossEntropy(labels, labelSmoothing);
         if (labelSmoothing != 0)
             throw new ArgumentException($"head {Name(options.Kind)}: label smoothing applies to the softmax head only, got {labelSmoothing}");
