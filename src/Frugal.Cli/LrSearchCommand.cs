@@ -18,7 +18,7 @@ static class LrSearchCommand
 {
     public static Command Create()
     {
-        var command = new Command("lr-search", "Train each learning rate of a grid for a short budget (--epochs, --train-limit) and choose the best");
+        var command = new Command("lr-search", "Train each learning rate of a grid for a short budget (--epochs, --train-limit) and choose the best; --out: folder for lr-search.json and lr-search.csv");
         var config = new Option<FileInfo?>("--config") { Description = "JSON run config (TrainOptions fields); flags given on the command line override it" };
         var lrs = new Option<string?>("--lrs") { Description = "Learning rates to try, comma-separated (instead of --lr-min/--lr-max/--points)" };
         var min = new Option<double>("--lr-min") { Description = "Smallest learning rate of the log-spaced grid", DefaultValueFactory = _ => 1e-3 };

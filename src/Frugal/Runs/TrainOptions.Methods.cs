@@ -50,7 +50,7 @@ public sealed partial record TrainOptions
         // KURE holds the weight tensors themselves, so it attaches before QAT wraps their layers.
         if (Kure != null) methods.Add(new KurtosisRegularization(Kure));
         if (Qat != null) methods.Add(new QuantizationAwareTraining(Qat));
-        // Last, so it reads the gradients after every other method has changed them.
+        // It reads each step's weight gradients at the next step, after the methods, reduction and clipping are done with them.
         if (LogGradNorm || Head != null) methods.Add(new GradientSignal());
         return methods;
     }

@@ -62,18 +62,18 @@ public class OutputHeadTests
         }
     }
 
-    /// <summary>The tensor kernels agree with the scalar formulas of HeadMath on random outputs, clipped or not.</summary>
-    [Theory]
-    [InlineData(HeadKind.LinearMse)]
-    [InlineData(HeadKind.Exp)]
-    [InlineData(HeadKind.ExpBoost)]
-    [InlineData(HeadKind.Cube)]
-    public void Tensor_head_equals_the_scalar_reference(HeadKind kind)
+    /// <summary>The tensor kernels agree with the scalar formulas of HeadMath on random outputs, clipped or not, on
+    /// every backend.</summary>
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void Tensor_heads_equal_the_scalar_reference(string device)
     {
+        var d = Device.Parse(device);
+        foreach (var kind in new[] { HeadKind.LinearMse, HeadKind.Exp, HeadKind.ExpBoost, HeadKind.Cube })
         foreach (double clip in new[] { 0, 0.7, 2 })
         {
             var o = new HeadOptions { Kind = kind, Alpha = 0.8, Clip = clip };
-            var y = Outputs(11, scale: 2);
+            var y = Outputs(11, scale: 2).Detach().To(d);
+            y.RequiresGrad = true;
             var loss = y.HeadLoss(Labels, o);
             loss.Backward();
             var v = y.ToArray();
