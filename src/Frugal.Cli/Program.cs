@@ -63,6 +63,9 @@ eval.SetAction(parse => Cli.Run(() =>
 }));
 root.Subcommands.Add(eval);
 
+// ---- lr-search ---------------------------------------------------------------------------
+root.Subcommands.Add(LrSearchCommand.Create());
+
 // ---- bench -------------------------------------------------------------------------------
 root.Subcommands.Add(BenchCommand.Create());
 

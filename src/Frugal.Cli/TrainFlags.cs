@@ -5,6 +5,7 @@ using Frugal.Distributed.Stragglers;
 using Frugal.Methods.Approximate;
 using Frugal.Methods.Compression;
 using Frugal.Methods.LocalLearning;
+using Frugal.Methods.OutputHeads;
 using Frugal.Methods.Robustness;
 using Frugal.Ops;
 using Frugal.Options;
@@ -75,6 +76,9 @@ static class TrainFlags
     static PartitionOptions Partitioning(TrainOptions o, string flag) => o.Partitions
         ?? throw new ArgumentException($"{flag} needs --partitions (or a partitions section in --config)");
     static readonly PartitionOptions PartitionDefaults = new();
+    static HeadOptions Heading(TrainOptions o, string flag) => o.Head
+        ?? throw new ArgumentException($"{flag} needs --head (or a head section in --config)");
+    static readonly HeadOptions HeadDefaults = new();
     static readonly DataParallelOptions ParallelDefaults = new();
     static readonly DropComputeOptions DropDefaults = new();
     static readonly GradPruneOptions PruneDefaults = new();
@@ -170,6 +174,16 @@ static class TrainFlags
         new Flag<double>("--qat-step-lr", "qat.step_lr", "QAT: learning rate of the quantisation steps",
             o => (o.Qat ?? QatDefaults).StepLr, (o, v) => o with { Qat = Quantising(o, "--qat-step-lr") with { StepLr = v } }),
 
+        new Flag<string?>("--head", "head.kind", "Output head (METHODS.md §4.2): softmax (cross-entropy), linear-mse, exp (no normaliser), exp-boost (PROPOSAL: error sign(e)(exp(α|e|) − 1)), cube (PROPOSAL: error e³) (default: softmax, without gradient-norm figures)",
+            o => o.Head == null ? null : EnumNames<HeadKind>.Name(o.Head.Kind),
+            (o, v) => o with { Head = v == null ? null : (o.Head ?? new()) with { Kind = EnumNames<HeadKind>.Parse(v, "head.kind") } }),
+        new Flag<double>("--head-alpha", "head.alpha", "exp-boost head: α of the error sign(e)(exp(α|e|) − 1)",
+            o => (o.Head ?? HeadDefaults).Alpha, (o, v) => o with { Head = Heading(o, "--head-alpha") with { Alpha = v } }),
+        new Flag<double>("--head-clip", "head.clip", "Output head: clip the error e = y − t to [−C, C] before its transform (exp: y ≤ C); the loss continues linearly (0 = no clip)",
+            o => (o.Head ?? HeadDefaults).Clip, (o, v) => o with { Head = Heading(o, "--head-clip") with { Clip = v } }),
+        new Flag<bool>("--log-grad-norm", "log_grad_norm", "Report the first and last weight's gradient L2 norms per epoch (on with --head)",
+            o => o.LogGradNorm, (o, v) => o with { LogGradNorm = v }),
+
         new Flag<int>("--micro-batches", "data_parallel.micro_batches", "Accumulate this many batches per optimisation step (on every rank under mpirun)",
             o => (o.DataParallel ?? ParallelDefaults).MicroBatches, (o, v) => o with { DataParallel = (o.DataParallel ?? new()) with { MicroBatches = v } }),
         new Flag<double>("--bucket-mb", "data_parallel.bucket_megabytes", "Under mpirun: gradients are exchanged in buckets of about this many MiB",
@@ -224,6 +238,10 @@ static class TrainFlags
         foreach (var f in Flags) start = f.Apply(result, start);
         return start;
     }
+
+    /// <summary>Whether the flag of <paramref name="key"/> was given on the command line.</summary>
+    public static bool Given(ParseResult result, string key) =>
+        Flags.First(f => f.Key == key).Option is var option && result.GetResult(option) is { Implicit: false };
 
     /// <summary>The flag that sets <paramref name="key"/> (or the section's main flag), or null.</summary>
     public static string? FlagFor(string key) =>

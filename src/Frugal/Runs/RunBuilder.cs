@@ -102,6 +102,6 @@ public static class RunBuilder
             run = new RunFolder(o.Out);
             run.WriteConfig(o.ToJson());
         }
-        return new RunParts(model, trainLoader, testLoader, LossFunctions.CrossEntropy(o.LabelSmoothing), methods, run);
+        return new RunParts(model, trainLoader, testLoader, o.CreateLoss(), methods, run);
     }
 }

@@ -1,6 +1,7 @@
 using Frugal.Methods;
 using Frugal.Methods.Approximate;
 using Frugal.Methods.Compression;
+using Frugal.Methods.OutputHeads;
 using Frugal.Methods.Robustness;
 using Frugal.Options;
 
@@ -23,6 +24,9 @@ public sealed partial record TrainOptions
     public KureOptions? Kure { get; init; }
     /// <summary>Quantisation-aware training with learned steps (LSQ, METHODS.md §5); null = float training.</summary>
     public QatOptions? Qat { get; init; }
+    /// <summary>Report the first and last weight's gradient norms per epoch (METHODS.md §4.2); on by itself whenever
+    /// a <see cref="Head"/> section is given, so a head and its softmax baseline report the same figures.</summary>
+    public bool LogGradNorm { get; init; }
 
     void ValidateMethods()
     {
@@ -46,6 +50,8 @@ public sealed partial record TrainOptions
         // KURE holds the weight tensors themselves, so it attaches before QAT wraps their layers.
         if (Kure != null) methods.Add(new KurtosisRegularization(Kure));
         if (Qat != null) methods.Add(new QuantizationAwareTraining(Qat));
+        // It reads each step's weight gradients at the next step, after the methods, reduction and clipping are done with them.
+        if (LogGradNorm || Head != null) methods.Add(new GradientSignal());
         return methods;
     }
 }

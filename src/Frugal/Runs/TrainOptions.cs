@@ -94,6 +94,7 @@ public sealed partial record TrainOptions
         OptionException.Require(TestLimit >= 0, "test_limit", $"must be ≥ 0 (0 = all), got {TestLimit}");
         try { Tensors.Device.Parse(Device); }
         catch (ArgumentException) { throw new OptionException("device", $"'{Device}' is not a device (cpu, cuda or cuda:N)"); }
+        ValidateHead();
         ValidateMethods();
         ValidateDistributed();
         ValidatePartitions();
