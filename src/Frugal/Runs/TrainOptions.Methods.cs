@@ -1,6 +1,7 @@
 using Frugal.Methods;
 using Frugal.Methods.Approximate;
 using Frugal.Methods.Compression;
+using Frugal.Methods.Entropy;
 using Frugal.Methods.Robustness;
 using Frugal.Options;
 
@@ -23,6 +24,8 @@ public sealed partial record TrainOptions
     public KureOptions? Kure { get; init; }
     /// <summary>Quantisation-aware training with learned steps (LSQ, METHODS.md §5); null = float training.</summary>
     public QatOptions? Qat { get; init; }
+    /// <summary>Entropy of quantised weights and updates per layer and epoch (METHODS.md §4.1, a PROPOSAL); null = off.</summary>
+    public EntropyReportOptions? EntropyReport { get; init; }
 
     void ValidateMethods()
     {
@@ -31,6 +34,7 @@ public sealed partial record TrainOptions
         if (Approx != null) OptionException.InSection("approx", Approx.Validate);
         if (Kure != null) OptionException.InSection("kure", Kure.Validate);
         if (Qat != null) OptionException.InSection("qat", Qat.Validate);
+        if (EntropyReport != null) OptionException.InSection("entropy_report", EntropyReport.Validate);
         OptionException.Require(Qat == null || Approx == null, "qat", "does not combine with approx (both replace the conv/linear layers); choose one");
     }
 
@@ -46,6 +50,8 @@ public sealed partial record TrainOptions
         // KURE holds the weight tensors themselves, so it attaches before QAT wraps their layers.
         if (Kure != null) methods.Add(new KurtosisRegularization(Kure));
         if (Qat != null) methods.Add(new QuantizationAwareTraining(Qat));
+        // It only reads the weights each step, so it goes last.
+        if (EntropyReport != null) methods.Add(new EntropyReport(EntropyReport));
         return methods;
     }
 }
