@@ -9,9 +9,10 @@ namespace Frugal.Distributed.Compression;
 /// what is sent, entropy-coded) applied to what data-parallel ranks exchange, the gradient bucket. Each rank sends
 /// Δ = g + e (e its residual) as q = clip(round(Δ/s), ±2^(b−1)) with b = clip(b₀ + ⌈log₂(RMS(Δ)/RMS_ref)⌉, min, max) and
 /// s = 3·RMS(Δ)/2^(b−1), keeps e ← Δ − s·q (error feedback), and rANS-codes q (<see cref="Rans"/>). RMS_ref is the
-/// RMS of the bucket's first non-zero Δ on that rank, so b starts at b₀ and sheds a bit each time what is sent halves:
-/// s then stays near 3·RMS_ref/2^(b₀−1), a fixed step whose symbols grow rarer as the gradients shrink, which the
-/// coder turns into fewer bytes. The payloads ([s: fp32][rANS block]) are all-gathered, byte counts first, and every
+/// largest RMS(Δ) the bucket has sent so far on that rank (its first step's, until the gradients grow: on a freshly
+/// initialised network they do, for some hundred steps), so b is b₀ at the peak and sheds a bit each time what is
+/// sent halves ("more bits early, fewer later"): s then stays near 3·RMS_ref/2^(b₀−1), a fixed step whose symbols grow
+/// rarer as the gradients shrink, which the coder turns into fewer bytes. The payloads ([s: fp32][rANS block]) are all-gathered, byte counts first, and every
 /// rank decodes all of them and adds s_r·q_r in fp32 in rank order, so all hold identical bits.
 /// </summary>
 /// <remarks>
@@ -77,7 +78,7 @@ public sealed class EntropyCodedReduce : IGradientCompressor
         if (!double.IsFinite(rms)) { step = float.NaN; q.Clear(); state.Residual?.AsSpan().Clear(); }
         else
         {
-            if (state.RmsRef == 0 && rms > 0) state.RmsRef = rms;
+            state.RmsRef = Math.Max(state.RmsRef, rms);
             bits = Bits(rms, state.RmsRef, _options);
             step = (float)SymbolQuantizer.RmsStep(rms, bits);
             var residual = state.Residual ?? _scratch;

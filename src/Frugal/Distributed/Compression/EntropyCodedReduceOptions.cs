@@ -7,8 +7,8 @@ namespace Frugal.Distributed.Compression;
 /// "exchange.entropy" section of a run config.</summary>
 public sealed record EntropyCodedReduceOptions
 {
-    /// <summary>b₀ of b = clip(b₀ + ⌈log₂(RMS(Δ)/RMS_ref)⌉, min_bits, max_bits): the bits while the sent Δ is as large as
-    /// it was at the bucket's first step.</summary>
+    /// <summary>b₀ of b = clip(b₀ + ⌈log₂(RMS(Δ)/RMS_ref)⌉, min_bits, max_bits), RMS_ref the largest RMS(Δ) sent so far:
+    /// the bits while what is sent is at its largest.</summary>
     public int BaseBits { get; init; } = 4;
     public int MinBits { get; init; } = 1;
     public int MaxBits { get; init; } = 8;
