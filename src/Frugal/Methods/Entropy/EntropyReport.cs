@@ -15,6 +15,9 @@ namespace Frugal.Methods.Entropy;
 /// evenly spaced steps of the epoch (what a per-step exchange would send);</item>
 /// <item><c>epoch_update_*</c>: the whole epoch's update, W at its end − W at its start.</item>
 /// </list>
+/// The fixed update step is 3·RMS_max/2^(b−1), RMS_max the largest RMS of the layer's one-step updates measured so
+/// far (fixed once they stop growing; momentum makes the first ones small), unless
+/// <see cref="EntropyReportOptions.UpdateStep"/> gives one: the exchange's adaptive bits pick about that step too.
 /// Figures: entropy_report.NAME.KEY per layer (with numel and update_step, the fixed update step used) and
 /// entropy_report.all.KEY, the means weighted by the layers' sizes. It only reads the weights: training is unchanged.
 /// </summary>
@@ -73,18 +76,18 @@ public sealed class EntropyReport : ITrainingMethod
         foreach (var l in _layers)
         {
             var update = Difference(l.Weight.ToArray(), l.StepStart!);
-            l.UpdateStep ??= _options.UpdateStep ?? FirstUpdateStep(update);
-            var (f, r) = Measure(update, l.UpdateStep.Value);
+            l.UpdateStep = _options.UpdateStep ?? Math.Max(l.UpdateStep ?? 0, RmsStep(update));
+            var (f, r) = Measure(update, l.UpdateStep > 0 ? l.UpdateStep.Value : _options.WeightStep);
             l.Updates[0] += f.EntropyBits; l.Updates[1] += f.CodedBits; l.Updates[2] += r.EntropyBits; l.Updates[3] += r.CodedBits;
             l.UpdateCount++;
         }
     }
 
-    /// <summary>3·RMS/2^(b−1) of a layer's first update; a first update of zeros (a frozen layer) gives the weight step.</summary>
-    double FirstUpdateStep(float[] update)
+    /// <summary>3·RMS/2^(b−1) of an update (0 if it is not finite).</summary>
+    double RmsStep(float[] update)
     {
         double s = SymbolQuantizer.RmsStep(SymbolQuantizer.Rms(update), _options.Bits);
-        return s > 0 && double.IsFinite(s) ? s : _options.WeightStep;
+        return double.IsFinite(s) ? s : 0;
     }
 
     (SymbolBits Fixed, SymbolBits Rms) Measure(float[] x, double fixedStep) =>
@@ -118,7 +121,7 @@ public sealed class EntropyReport : ITrainingMethod
             }
             if (l.EpochStart != null)
             {
-                var (ef, er) = Measure(Difference(l.Weight.ToArray(), l.EpochStart), l.UpdateStep ?? _options.WeightStep);
+                var (ef, er) = Measure(Difference(l.Weight.ToArray(), l.EpochStart), l.UpdateStep is > 0 ? l.UpdateStep.Value : _options.WeightStep);
                 Add(entry, "epoch_update", ef, er);
             }
             foreach (var (k, v) in entry)

@@ -12,9 +12,9 @@ public sealed record EntropyReportOptions
     public int Bits { get; init; } = 4;
     /// <summary>Fixed step of the weights: 2⁻⁸.</summary>
     public double WeightStep { get; init; } = 1.0 / 256;
-    /// <summary>Fixed step of the updates; null = per layer 3·RMS_ref/2^(b−1), RMS_ref the RMS of the layer's first
-    /// measured one-step update, then kept (a fixed step on the scale of that layer's updates: the entropy then falls
-    /// as the updates shrink, as with the exchange's adaptive bits).</summary>
+    /// <summary>Fixed step of the updates; null = per layer 3·RMS_max/2^(b−1), RMS_max the largest RMS of the layer's
+    /// one-step updates measured so far (a step on the scale of that layer's updates, fixed once they stop growing:
+    /// the entropy then falls as the updates shrink, as with the exchange's adaptive bits).</summary>
     public double? UpdateStep { get; init; }
     /// <summary>One-step updates measured per epoch (evenly spaced steps, the first included); their figures are the
     /// mean over those steps.</summary>

@@ -45,8 +45,8 @@ public class EntropyReportTests
         var last = Layer(metrics[^1], "1");
         Assert.NotEqual((double)first["update_fixed_bits"], (double)last["update_fixed_bits"]);
         Assert.NotEqual((double)first["weights_fixed_bits"], (double)last["weights_fixed_bits"]);
-        // The same fixed update step in every epoch (from the first update).
-        Assert.Equal((double)first["update_step"], (double)last["update_step"]);
+        // The fixed update step only grows (to the largest update's), and only while the updates do.
+        Assert.True((double)first["update_step"] <= (double)last["update_step"]);
         var all = (Dictionary<string, object>)((Dictionary<string, object>)metrics[^1].Extra!["entropy_report"])["all"];
         double mean = ((double)last["update_rms_bits"] * 784 * 32 + (double)Layer(metrics[^1], "3")["update_rms_bits"] * 32 * 10) / (784 * 32 + 320);
         Assert.Equal(mean, (double)all["update_rms_bits"], 3);
