@@ -6,6 +6,7 @@ using Frugal.Methods.Approximate;
 using Frugal.Methods.Compression;
 using Frugal.Methods.LocalLearning;
 using Frugal.Methods.OutputHeads;
+using Frugal.Methods.Entropy;
 using Frugal.Methods.Robustness;
 using Frugal.Ops;
 using Frugal.Options;
@@ -71,6 +72,8 @@ static class TrainFlags
         ?? throw new ArgumentException($"{flag} needs --qat-bits (or a qat section in --config)");
     static DropComputeOptions Dropping(TrainOptions o, string flag) => o.DropCompute
         ?? throw new ArgumentException($"{flag} needs --drop-compute, --drop-rate or --straggler-delay (or a drop_compute section in --config)");
+    static EntropyReportOptions Reporting(TrainOptions o, string flag) => o.EntropyReport
+        ?? throw new ArgumentException($"{flag} needs --entropy-report (or an entropy_report section in --config)");
     static GradientExchangeOptions Exchanging(TrainOptions o, string flag) => o.Exchange
         ?? throw new ArgumentException($"{flag} needs --compress (or an exchange section in --config)");
     static PartitionOptions Partitioning(TrainOptions o, string flag) => o.Partitions
@@ -86,6 +89,7 @@ static class TrainFlags
     static readonly ApproxOptions ApproxDefaults = new();
     static readonly KureOptions KureDefaults = new();
     static readonly QatOptions QatDefaults = new();
+    static readonly EntropyReportOptions ReportDefaults = new();
 
     static readonly IFlag[] Flags =
     [
@@ -173,6 +177,16 @@ static class TrainFlags
             o => (o.Qat ?? QatDefaults).ActivationBits, (o, v) => o with { Qat = Quantising(o, "--qat-act-bits") with { ActivationBits = v } }),
         new Flag<double>("--qat-step-lr", "qat.step_lr", "QAT: learning rate of the quantisation steps",
             o => (o.Qat ?? QatDefaults).StepLr, (o, v) => o with { Qat = Quantising(o, "--qat-step-lr") with { StepLr = v } }),
+        new Flag<bool>("--entropy-report", "entropy_report", "PROPOSAL (Øland §4.1): report per layer and epoch the entropy and rANS-coded bits of the quantised weights and updates",
+            o => o.EntropyReport != null, (o, v) => o with { EntropyReport = v ? o.EntropyReport ?? new() : null }),
+        new Flag<int>("--entropy-report-bits", "entropy_report.bits", "Entropy report: b of the RMS-relative step 3·RMS/2^(b-1)",
+            o => (o.EntropyReport ?? ReportDefaults).Bits, (o, v) => o with { EntropyReport = Reporting(o, "--entropy-report-bits") with { Bits = v } }),
+        new Flag<double>("--entropy-report-weight-step", "entropy_report.weight_step", "Entropy report: fixed quantisation step of the weights",
+            o => (o.EntropyReport ?? ReportDefaults).WeightStep, (o, v) => o with { EntropyReport = Reporting(o, "--entropy-report-weight-step") with { WeightStep = v } }),
+        new Flag<double?>("--entropy-report-update-step", "entropy_report.update_step", "Entropy report: fixed quantisation step of the updates (default: per layer 3·RMS/2^(b-1) of its first update)",
+            o => (o.EntropyReport ?? ReportDefaults).UpdateStep, (o, v) => o with { EntropyReport = Reporting(o, "--entropy-report-update-step") with { UpdateStep = v } }),
+        new Flag<int>("--entropy-report-samples", "entropy_report.update_samples", "Entropy report: one-step updates measured per epoch",
+            o => (o.EntropyReport ?? ReportDefaults).UpdateSamples, (o, v) => o with { EntropyReport = Reporting(o, "--entropy-report-samples") with { UpdateSamples = v } }),
 
         new Flag<string?>("--head", "head.kind", "Output head (METHODS.md §4.2): softmax (cross-entropy), linear-mse, exp (no normaliser), exp-boost (PROPOSAL: error sign(e)(exp(α|e|) − 1)), cube (PROPOSAL: error e³) (default: softmax, without gradient-norm figures)",
             o => o.Head == null ? null : EnumNames<HeadKind>.Name(o.Head.Kind),
@@ -202,6 +216,14 @@ static class TrainFlags
             o => (o.Exchange?.PowerSgd ?? new()).Rank, (o, v) => o with { Exchange = Exchanging(o, "--powersgd-rank") with { PowerSgd = (o.Exchange!.PowerSgd ?? new()) with { Rank = v } } }),
         new Flag<int>("--powersgd-start", "exchange.powersgd.start_iteration", "powersgd exchange: exact steps before compression starts",
             o => (o.Exchange?.PowerSgd ?? new()).StartIteration, (o, v) => o with { Exchange = Exchanging(o, "--powersgd-start") with { PowerSgd = (o.Exchange!.PowerSgd ?? new()) with { StartIteration = v } } }),
+        new Flag<int>("--entropy-bits", "exchange.entropy.base_bits", "entropy exchange (PROPOSAL): b0 of b = clip(b0 + ceil(log2(RMS/RMS_first)), min, max)",
+            o => (o.Exchange?.Entropy ?? new()).BaseBits, (o, v) => o with { Exchange = Exchanging(o, "--entropy-bits") with { Entropy = (o.Exchange!.Entropy ?? new()) with { BaseBits = v } } }),
+        new Flag<int>("--entropy-min-bits", "exchange.entropy.min_bits", "entropy exchange: fewest bits b",
+            o => (o.Exchange?.Entropy ?? new()).MinBits, (o, v) => o with { Exchange = Exchanging(o, "--entropy-min-bits") with { Entropy = (o.Exchange!.Entropy ?? new()) with { MinBits = v } } }),
+        new Flag<int>("--entropy-max-bits", "exchange.entropy.max_bits", "entropy exchange: most bits b",
+            o => (o.Exchange?.Entropy ?? new()).MaxBits, (o, v) => o with { Exchange = Exchanging(o, "--entropy-max-bits") with { Entropy = (o.Exchange!.Entropy ?? new()) with { MaxBits = v } } }),
+        new Flag<bool>("--entropy-error-feedback", "exchange.entropy.error_feedback", "entropy exchange: feed each step's quantisation residual into the next (false to turn off)",
+            o => (o.Exchange?.Entropy ?? new()).ErrorFeedback, (o, v) => o with { Exchange = Exchanging(o, "--entropy-error-feedback") with { Entropy = (o.Exchange!.Entropy ?? new()) with { ErrorFeedback = v } } }),
 
         new Flag<double>("--straggler-delay", "drop_compute.straggler_delay", "Inject stragglers: after each micro-batch of t seconds sleep X·t·0.5·F, X log-normal with mean 1 (alone: the synchronous baseline)",
             o => o.DropCompute?.StragglerDelay ?? 0, (o, v) => o with { DropCompute = (o.DropCompute ?? new() { Drop = false }) with { StragglerDelay = v } }),

@@ -2,6 +2,7 @@ using Frugal.Methods;
 using Frugal.Methods.Approximate;
 using Frugal.Methods.Compression;
 using Frugal.Methods.OutputHeads;
+using Frugal.Methods.Entropy;
 using Frugal.Methods.Robustness;
 using Frugal.Options;
 
@@ -27,6 +28,8 @@ public sealed partial record TrainOptions
     /// <summary>Report the first and last weight's gradient norms per epoch (METHODS.md §4.2); on by itself whenever
     /// a <see cref="Head"/> section is given, so a head and its softmax baseline report the same figures.</summary>
     public bool LogGradNorm { get; init; }
+    /// <summary>Entropy of quantised weights and updates per layer and epoch (METHODS.md §4.1, a PROPOSAL); null = off.</summary>
+    public EntropyReportOptions? EntropyReport { get; init; }
 
     void ValidateMethods()
     {
@@ -35,6 +38,7 @@ public sealed partial record TrainOptions
         if (Approx != null) OptionException.InSection("approx", Approx.Validate);
         if (Kure != null) OptionException.InSection("kure", Kure.Validate);
         if (Qat != null) OptionException.InSection("qat", Qat.Validate);
+        if (EntropyReport != null) OptionException.InSection("entropy_report", EntropyReport.Validate);
         OptionException.Require(Qat == null || Approx == null, "qat", "does not combine with approx (both replace the conv/linear layers); choose one");
     }
 
@@ -52,6 +56,8 @@ public sealed partial record TrainOptions
         if (Qat != null) methods.Add(new QuantizationAwareTraining(Qat));
         // It reads each step's weight gradients at the next step, after the methods, reduction and clipping are done with them.
         if (LogGradNorm || Head != null) methods.Add(new GradientSignal());
+        // It only reads the weights each step, so it goes last.
+        if (EntropyReport != null) methods.Add(new EntropyReport(EntropyReport));
         return methods;
     }
 }

@@ -40,6 +40,7 @@ public class DistributedRunTests
     [InlineData("prune", 0.5)]
     [InlineData("topk-crs", 0.55)]
     [InlineData("powersgd", 0.2)]
+    [InlineData("entropy", 0.15)]
     public void Each_compressor_sends_less_keeps_the_ranks_identical_and_trains(string compressor, double atMost)
     {
         var exact = Fit(2, Mlp);
@@ -62,6 +63,8 @@ public class DistributedRunTests
     [InlineData("""{"compressor":"fp8","powersgd":{"rank":2}}""", "exchange.powersgd")]
     [InlineData("""{"compressor":"powersgd","powersgd":{"rank":0}}""", "exchange.powersgd.rank")]
     [InlineData("""{"compressor":"fp6","low_bit":{"format":"fp4"}}""", "exchange.low_bit.format")]
+    [InlineData("""{"compressor":"entropy","entropy":{"base_bits":0}}""", "exchange.entropy.base_bits")]
+    [InlineData("""{"compressor":"fp8","entropy":{}}""", "exchange.entropy")]
     public void Bad_exchange_sections_are_refused_by_key(string section, string key)
     {
         var e = Assert.Throws<InvalidDataException>(() => TrainOptions.FromJson($$"""{"exchange":{{section}}}""", "run.json"));

@@ -13,9 +13,10 @@ namespace Frugal.Distributed.Compression;
 public sealed record GradientExchangeOptions
 {
     /// <summary>The compressor names <see cref="Compressor"/> takes (besides any low-bit format spec such as e4m3fn).</summary>
-    public static IReadOnlyList<string> Names { get; } = ["none", "fp16", "fp8", "fp6", "prune", "topk-crs", "powersgd"];
+    public static IReadOnlyList<string> Names { get; } = ["none", "fp16", "fp8", "fp6", "prune", "topk-crs", "powersgd", "entropy"];
 
-    /// <summary>none (exact fp32), fp16, a low-bit format (fp8, fp6, fp4, eXmY, eXmYfn), prune, topk-crs or powersgd.</summary>
+    /// <summary>none (exact fp32), fp16, a low-bit format (fp8, fp6, fp4, eXmY, eXmYfn), prune, topk-crs, powersgd or
+    /// entropy.</summary>
     public string Compressor { get; init; } = "none";
     /// <summary>Low-bit formats: rounding and error feedback (the format is <see cref="Compressor"/>).</summary>
     public LowBitReduceOptions? LowBit { get; init; }
@@ -25,8 +26,10 @@ public sealed record GradientExchangeOptions
     [JsonPropertyName("topk_crs")] public TopKCrsReduceOptions? TopKCrs { get; init; }
     /// <summary>powersgd: rank, start_iteration, warm start, error feedback.</summary>
     [JsonPropertyName("powersgd")] public PowerSgdOptions? PowerSgd { get; init; }
+    /// <summary>entropy: the adaptive bits (b₀, min, max), error feedback, the coder's precision (a PROPOSAL).</summary>
+    public EntropyCodedReduceOptions? Entropy { get; init; }
 
-    bool IsLowBit => Compressor is not ("none" or "fp16" or "prune" or "topk-crs" or "powersgd");
+    bool IsLowBit => Compressor is not ("none" or "fp16" or "prune" or "topk-crs" or "powersgd" or "entropy");
 
     public GradientExchangeOptions Validate()
     {
@@ -40,6 +43,7 @@ public sealed record GradientExchangeOptions
         Only(Prune != null, Compressor == "prune", "prune");
         Only(TopKCrs != null, Compressor == "topk-crs", "topk_crs");
         Only(PowerSgd != null, Compressor == "powersgd", "powersgd");
+        Only(Entropy != null, Compressor == "entropy", "entropy");
         if (LowBit != null)
         {
             OptionException.Require(LowBit.Format == new LowBitReduceOptions().Format || LowBit.Format == Compressor, "low_bit.format",
@@ -49,6 +53,7 @@ public sealed record GradientExchangeOptions
         if (Prune != null) OptionException.InSection("prune", Prune.Validate);
         if (TopKCrs != null) OptionException.InSection("topk_crs", TopKCrs.Validate);
         if (PowerSgd != null) OptionException.InSection("powersgd", PowerSgd.Validate);
+        if (Entropy != null) OptionException.InSection("entropy", Entropy.Validate);
         return this;
     }
 
@@ -66,6 +71,7 @@ public sealed record GradientExchangeOptions
         "topk-crs" => OptionException.InSection("exchange.topk_crs", () =>
             new TopKCrsReduce(TopKCrs ?? (approx is { Sampler: SamplerKind.TopK } a ? TopKCrsReduceOptions.Matching(a) : new()), model)),
         "powersgd" => new PowerSgdReduce(PowerSgd ?? new(), seed),
+        "entropy" => new EntropyCodedReduce(Entropy ?? new()),
         _ => new LowBitReduce((LowBit ?? new()) with { Format = Compressor }, seed),
     };
 }

@@ -8,7 +8,7 @@ namespace Frugal.Distributed.Compression;
 /// </summary>
 public interface IGradientCompressor
 {
-    /// <summary>The --compress name: none, fp16, fp8, fp6, prune, topk-crs, powersgd.</summary>
+    /// <summary>The --compress name: none, fp16, fp8, fp6, prune, topk-crs, powersgd, entropy.</summary>
     string Name { get; }
 
     /// <summary>

@@ -16,6 +16,8 @@ public class CompressorContractTests
         "fp8" => new LowBitReduce(new LowBitReduceOptions { Format = "fp8" }, (ulong)seed),
         "e3m2-stochastic-ef" => new LowBitReduce(new LowBitReduceOptions { Format = "e3m2", Rounding = Rounding.Stochastic, ErrorFeedback = true }, (ulong)seed),
         "prune" => new SparsePruneReduce(new SparsePruneReduceOptions(), (ulong)seed),
+        "entropy" => new EntropyCodedReduce(new EntropyCodedReduceOptions()),
+        "entropy-3bit-no-ef" => new EntropyCodedReduce(new EntropyCodedReduceOptions { BaseBits = 3, ErrorFeedback = false }),
         "prune-hard-ef" => new SparsePruneReduce(new SparsePruneReduceOptions { Mode = GradPruneMode.Deterministic, Threshold = GradPruneThreshold.Empirical, ErrorFeedback = true }, (ulong)seed),
         _ => throw new ArgumentException(name),
     };
@@ -23,7 +25,7 @@ public class CompressorContractTests
     public static TheoryData<string, int> Compressors()
     {
         var data = new TheoryData<string, int>();
-        foreach (var c in new[] { "fp16", "fp8", "e3m2-stochastic-ef", "prune", "prune-hard-ef" })
+        foreach (var c in new[] { "fp16", "fp8", "e3m2-stochastic-ef", "prune", "prune-hard-ef", "entropy", "entropy-3bit-no-ef" })
             foreach (int n in new[] { 1, 2, 3, 4 }) data.Add(c, n);
         return data;
     }
@@ -41,7 +43,8 @@ public class CompressorContractTests
         // Stochastic pruning of these Gaussian (not lognormal) values at 90% has a large variance, E‖T(g) − g‖² ≈ 4‖g‖²
         // here; hard thresholding with feedback carries ~1/(1 − s) steps of small entries in its residual; e3m2 has a
         // spacing of 2^−2 relative, and stochastic rounding moves up to one spacing.
-        double allowed = name switch { "prune" => 5, "prune-hard-ef" => 2, "e3m2-stochastic-ef" => 0.3, _ => 0.1 };
+        // entropy: a step of 3·RMS/2^(b−1) over the whole bucket, so the two small segments round to zero.
+        double allowed = name switch { "prune" => 5, "prune-hard-ef" => 2, "e3m2-stochastic-ef" => 0.3, "entropy" or "entropy-3bit-no-ef" => 0.5, _ => 0.1 };
         Assert.True(error < allowed * norm, $"{name}: relative error {error / norm:g3}");
     }
 
@@ -75,6 +78,7 @@ public class CompressorContractTests
     [InlineData("fp8")]
     [InlineData("e3m2-stochastic-ef")]
     [InlineData("prune")]
+    [InlineData("entropy")]
     public void A_bucket_shorter_than_the_number_of_ranks_is_reduced(string name)
     {
         var results = Run(4, () => Make(name), [2], (r, _) => [r + 1, -0.5f * r], steps: 2);
@@ -85,7 +89,7 @@ public class CompressorContractTests
     [Fact]
     public void A_bucket_that_changes_its_layout_is_refused()
     {
-        foreach (var name in new[] { "fp8", "prune" })
+        foreach (var name in new[] { "fp8", "prune", "entropy" })
         {
             var compressor = Make(name);
             var g = new SingleProcessGroup();
