@@ -96,6 +96,7 @@ public sealed partial record TrainOptions
         catch (ArgumentException) { throw new OptionException("device", $"'{Device}' is not a device (cpu, cuda or cuda:N)"); }
         ValidateMethods();
         ValidateDistributed();
+        ValidateLayerwise();
         return this;
     }
 
