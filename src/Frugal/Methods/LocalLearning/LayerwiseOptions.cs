@@ -26,7 +26,7 @@ public sealed record LayerwiseOptions
     public int StageEpochs { get; init; }
     public ActivationCacheMode Cache { get; init; } = ActivationCacheMode.Auto;
     /// <summary>auto caches only when the train and test sets' cached features together fit in this many MiB.</summary>
-    public double CacheLimitMb { get; init; } = 512;
+    public double CacheLimitMb { get; init; } = 256;
     /// <summary>Interlayer regularisation by linear over-parameterisation: each stage's conv/linear W trains as B·A of
     /// inner width ⌈factor · min(d_in, d_out)⌉ and collapses into W after the stage (0 = off; otherwise ≥ 1).</summary>
     public double Overparameterize { get; init; }
