@@ -191,13 +191,13 @@ public sealed class LayerwiseTraining
             $"{(head == null ? ", no head (the classifier)" : $", head depth {Options.AuxDepth}")}, {trained} parameters, {phase.Epochs} epochs, " +
             $"inputs {(prefixLength == 0 ? "from the data" : cached ? "cached" : "recomputed by the frozen prefix")}" +
             $"{(factored.Count > 0 ? $", {factored.Count} layers over-parameterised" : "")}{(finished ? " (finished: restored)" : "")}");
+        // Training memory starts now: not with the garbage of the last phase, the cache build or the factorisation.
+        TrainLoader.Device.EmptyCache();
         var epochs = trainer.Run(phase.Epochs, resume);
         Overparameterized.Collapse(_trunks[s], factored);
         // A cache that runs through a stage this phase trained is stale (the window fine-tune retrains stage l−1).
         if (_trainCache?.PrefixLength > prefixLength) _trainCache = null;
         if (_testCache?.PrefixLength > prefixLength) _testCache = null;
-        // The next phase allocates other sizes: its resident size should not hold this phase's pooled buffers.
-        TrainLoader.Device.EmptyCache();
         return Summary(index, phase, epochs, cached, trained);
     }
 

@@ -1,4 +1,5 @@
 using Frugal.Nn;
+using Frugal.Ops;
 using Frugal.Tensors;
 
 namespace Frugal.Methods.LocalLearning;
@@ -33,35 +34,27 @@ public static class Overparameterized
     {
         if (w.Length != (long)dOut * dIn) throw new ArgumentException($"over-parameterisation: weight has {w.Length} values, not {dOut}×{dIn}");
         if (r < Math.Min(dIn, dOut)) throw new ArgumentException($"over-parameterisation: inner width {r} is below min({dIn}, {dOut}); W would lose rank");
-        var b = new float[dOut * r];
-        var a = new float[r * dIn];
+        var weight = Tensor.FromArray(w, dOut, dIn);
         if (r >= dIn)
         {
-            var q = Orthonormal(dIn, r, generator);          // q[j] is column j of A (length r)
-            for (int i = 0; i < r; i++)
-                for (int j = 0; j < dIn; j++) a[i * dIn + j] = (float)q[j][i];
-            for (int o = 0; o < dOut; o++)
-                for (int i = 0; i < r; i++)
-                {
-                    double s = 0;
-                    for (int j = 0; j < dIn; j++) s += w[o * dIn + j] * q[j][i];
-                    b[o * r + i] = (float)s;
-                }
+            var q = Orthonormal(dIn, r, generator);          // q[j] is column j of A (length r): Qᵀ, row by row
+            var qt = Tensor.FromArray(q.SelectMany(v => v).Select(x => (float)x).ToArray(), dIn, r);
+            return (weight.Matmul(qt).ToArray(), Transpose(qt.ToArray(), dIn, r));
         }
         else
         {
             var q = Orthonormal(dOut, r, generator);         // q[o] is row o of B (length r)
-            for (int o = 0; o < dOut; o++)
-                for (int i = 0; i < r; i++) b[o * r + i] = (float)q[o][i];
-            for (int i = 0; i < r; i++)
-                for (int j = 0; j < dIn; j++)
-                {
-                    double s = 0;
-                    for (int o = 0; o < dOut; o++) s += q[o][i] * w[o * dIn + j];
-                    a[i * dIn + j] = (float)s;
-                }
+            var b = q.SelectMany(v => v).Select(x => (float)x).ToArray();
+            return (b, Tensor.FromArray(Transpose(b, dOut, r), r, dOut).Matmul(weight).ToArray());
         }
-        return (b, a);
+    }
+
+    static float[] Transpose(float[] m, int rows, int cols)
+    {
+        var t = new float[m.Length];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) t[j * rows + i] = m[i * cols + j];
+        return t;
     }
 
     /// <summary><paramref name="count"/> orthonormal vectors of length <paramref name="length"/> ≥ count: modified
