@@ -25,25 +25,38 @@ train.SetAction(parse => Cli.Run(group =>
         if (resuming && options.Out == null) throw new ArgumentException("--resume needs --out (the run folder to continue)");
         if (group.Rank == 0) DataInstaller.EnsureFashionMnist(options.DataDir, parse);
         group.Barrier();
+        if (options.Layerwise != null && group.Size > 1)
+            throw new ArgumentException($"--layerwise: trains in one process; run it without mpirun (this job has {group.Size} ranks)");
         if (options.Partitions != null)
         {
+            // Partition threads report plain lines (a progress bar would be redrawn from K threads).
             var partitioned = RunBuilder.BuildPartitions(options, group);
-            var report = new ConsoleProgress(options, group);
-            partitioned.Callbacks.Add(report);
+            partitioned.Callbacks.Add(new ConsoleProgress(options, group));
             partitioned.Run(options.Epochs, resuming);
             if (options.Out != null) Console.WriteLine($"run folder: {options.Out}");
             return;
         }
-        var trainer = RunBuilder.Build(options, group);
-        // Under mpirun rank 0 alone reports; the others train silently.
-        if (group.Rank != 0) { trainer.Run(options.Epochs, resuming); return; }
         var progress = new ConsoleProgress(options, group);
-        trainer.Callbacks.Add(progress);
+        Action run;
+        if (options.Layerwise != null)
+        {
+            var layerwise = RunBuilder.BuildLayerwise(options);
+            layerwise.Callbacks.Add(progress);
+            run = () => layerwise.Run(options.Epochs, resuming);
+        }
+        else
+        {
+            var trainer = RunBuilder.Build(options, group);
+            // Under mpirun rank 0 alone reports; the others train silently.
+            if (group.Rank != 0) { trainer.Run(options.Epochs, resuming); return; }
+            trainer.Callbacks.Add(progress);
+            run = () => trainer.Run(options.Epochs, resuming);
+        }
         if (progress.Interactive)
             AnsiConsole.Progress().AutoClear(false).HideCompleted(false)
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                .Start(ctx => { progress.Attach(ctx); trainer.Run(options.Epochs, resuming); });
-        else trainer.Run(options.Epochs, resuming);
+                .Start(ctx => { progress.Attach(ctx); run(); });
+        else run();
         if (options.Out != null) Console.WriteLine($"run folder: {options.Out}");
     }));
 root.Subcommands.Add(train);

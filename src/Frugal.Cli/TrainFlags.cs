@@ -82,7 +82,10 @@ static class TrainFlags
     static HeadOptions Heading(TrainOptions o, string flag) => o.Head
         ?? throw new ArgumentException($"{flag} needs --head (or a head section in --config)");
     static readonly HeadOptions HeadDefaults = new();
+    static LayerwiseOptions Layering(TrainOptions o, string flag) => o.Layerwise
+        ?? throw new ArgumentException($"{flag} needs --layerwise (or a layerwise section in --config)");
     static readonly DataParallelOptions ParallelDefaults = new();
+    static readonly LayerwiseOptions LayerwiseDefaults = new();
     static readonly DropComputeOptions DropDefaults = new();
     static readonly GradPruneOptions PruneDefaults = new();
     static readonly LowBitGradientsOptions LowBitDefaults = new();
@@ -198,6 +201,21 @@ static class TrainFlags
         new Flag<bool>("--log-grad-norm", "log_grad_norm", "Report the first and last weight's gradient L2 norms per epoch (on with --head)",
             o => o.LogGradNorm, (o, v) => o with { LogGradNorm = v }),
 
+        new Flag<bool>("--layerwise", "layerwise", "PROPOSAL (METHODS.md §4.3): train layer-wise: stage by stage with auxiliary heads, earlier stages frozen",
+            o => o.Layerwise != null, (o, v) => o with { Layerwise = v ? o.Layerwise ?? new() : null }),
+        new Flag<int>("--aux-depth", "layerwise.aux_depth", "Layer-wise: auxiliary head depth k (0 = pool + linear; k conv3x3-BN-ReLU before it)",
+            o => (o.Layerwise ?? LayerwiseDefaults).AuxDepth, (o, v) => o with { Layerwise = Layering(o, "--aux-depth") with { AuxDepth = v } }),
+        new Flag<int>("--stage-epochs", "layerwise.stage_epochs", "Layer-wise: epochs per stage (0 = --epochs split over the stages, the remainder to the earliest)",
+            o => (o.Layerwise ?? LayerwiseDefaults).StageEpochs, (o, v) => o with { Layerwise = Layering(o, "--stage-epochs") with { StageEpochs = v } }),
+        Choice<ActivationCacheMode>("--cache", "layerwise.cache", "Layer-wise: cache the frozen stages' outputs (auto: when there is no augmentation and they fit --cache-limit-mb)",
+            o => (o.Layerwise ?? LayerwiseDefaults).Cache, (o, v) => o with { Layerwise = Layering(o, "--cache") with { Cache = v } }),
+        new Flag<double>("--cache-limit-mb", "layerwise.cache_limit_mb", "Layer-wise: the largest cache (train + test features, MiB) auto uses",
+            o => (o.Layerwise ?? LayerwiseDefaults).CacheLimitMb, (o, v) => o with { Layerwise = Layering(o, "--cache-limit-mb") with { CacheLimitMb = v } }),
+        new Flag<double>("--overparameterize", "layerwise.overparameterize", "Layer-wise: train each conv/linear W as B·A of inner width F·min(d_in, d_out), collapsed after its stage (0 = off)",
+            o => (o.Layerwise ?? LayerwiseDefaults).Overparameterize, (o, v) => o with { Layerwise = Layering(o, "--overparameterize") with { Overparameterize = v } }),
+        new Flag<int>("--window-epochs", "layerwise.window_epochs", "Layer-wise: after stage l ≥ 2, fine-tune stages l−1 and l together for N epochs (0 = off)",
+            o => (o.Layerwise ?? LayerwiseDefaults).WindowEpochs, (o, v) => o with { Layerwise = Layering(o, "--window-epochs") with { WindowEpochs = v } }),
+
         new Flag<int>("--micro-batches", "data_parallel.micro_batches", "Accumulate this many batches per optimisation step (on every rank under mpirun)",
             o => (o.DataParallel ?? ParallelDefaults).MicroBatches, (o, v) => o with { DataParallel = (o.DataParallel ?? new()) with { MicroBatches = v } }),
         new Flag<double>("--bucket-mb", "data_parallel.bucket_megabytes", "Under mpirun: gradients are exchanged in buckets of about this many MiB",
@@ -241,8 +259,8 @@ static class TrainFlags
             o => (o.Partitions ?? PartitionDefaults).Schedule, (o, v) => o with { Partitions = Partitioning(o, "--partition-schedule") with { Schedule = v } }),
         new Flag<int>("--queue-depth", "partitions.queue_depth", "Pipelined partitions: batches a partition may run ahead of the next",
             o => (o.Partitions ?? PartitionDefaults).QueueDepth, (o, v) => o with { Partitions = Partitioning(o, "--queue-depth") with { QueueDepth = v } }),
-        new Flag<int>("--aux-depth", "partitions.aux_depth", "Partitions: conv layers in each local head before its pooling and linear layer",
-            o => (o.Partitions ?? PartitionDefaults).AuxDepth, (o, v) => o with { Partitions = Partitioning(o, "--aux-depth") with { AuxDepth = v } }),
+        new Flag<int>("--partition-aux-depth", "partitions.aux_depth", "Partitions: conv layers in each local head before its pooling and linear layer",
+            o => (o.Partitions ?? PartitionDefaults).AuxDepth, (o, v) => o with { Partitions = Partitioning(o, "--partition-aux-depth") with { AuxDepth = v } }),
     ];
 
     static double? DropThreshold(string v) => v == "auto" ? null

@@ -29,6 +29,10 @@ public partial interface IBackend
     /// </summary>
     IDisposable BeginStep();
 
+    /// <summary>Gives back the memory kept for reuse by dead tensors (PyTorch's torch.cuda.empty_cache): before a phase
+    /// of other sizes, such as the next stage of layer-wise training, which would otherwise add its buffers to them.</summary>
+    void EmptyCache() { }
+
     /// <summary>Waits until all work queued on the device has finished (before reading a clock; a no-op on the CPU).</summary>
     void Synchronize();
 

@@ -31,6 +31,11 @@ public sealed class DataLoader(IDataset data, int batchSize, bool shuffle, ulong
     }
     readonly (int Rank, int Count) _shard = (0, 1);
 
+    /// <summary>A loader of <paramref name="other"/> with this one's batch size, order, seed, device and shard: the same
+    /// batches of other examples (layer-wise training feeds a stage its cached inputs this way).</summary>
+    public DataLoader Over(IDataset other) =>
+        new(other, BatchSize, shuffle, seed, dropLast, Device) { Prefetch = Prefetch, Shard = Shard };
+
     int GlobalBatch => BatchSize * _shard.Count;
 
     /// <summary>Batches per epoch (this shard's).</summary>

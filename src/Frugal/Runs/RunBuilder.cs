@@ -104,4 +104,29 @@ public static class RunBuilder
         }
         return new RunParts(model, trainLoader, testLoader, o.CreateLoss(), methods, run);
     }
+
+    /// <summary>
+    /// Builds the layer-wise run of options with a <see cref="TrainOptions.Layerwise"/> section: the parts of
+    /// <see cref="Build(TrainOptions, ImageDataset, ImageDataset, IProcessGroup?)"/> (model, loaders, loss, config.json),
+    /// a fresh optimizer of the options' kind per phase, and each phase's schedule over its own epochs.
+    /// </summary>
+    public static LayerwiseTraining BuildLayerwise(TrainOptions o, ImageDataset train, ImageDataset test)
+    {
+        OptionException.Require(o.Layerwise != null, "layerwise", "is missing: add a layerwise section to train layer-wise");
+        var parts = Parts(o, train, test, new SingleProcessGroup());
+        var model = parts.Model as Sequential ?? throw new ArgumentException($"layer-wise training: model {o.Model} is not sequential");
+        return new LayerwiseTraining(model, piece => OptimizerFactory.Create(o, piece), parts.Train, parts.Test, parts.Loss,
+            o.Layerwise, o.Out, o.Seed)
+        {
+            Schedule = (epochs, steps) => LearningRateSchedule.Create(o with { Epochs = epochs, WarmupEpochs = Math.Min(o.WarmupEpochs, epochs) }, steps),
+            ClipGradNorm = o.ClipGradNorm,
+        };
+    }
+
+    /// <summary>Loads the data the options name and builds the layer-wise run.</summary>
+    public static LayerwiseTraining BuildLayerwise(TrainOptions o)
+    {
+        var (train, test) = FashionMnist.Load(o.DataDir, o.ModelOptions.Classes);
+        return BuildLayerwise(o, train, test);
+    }
 }

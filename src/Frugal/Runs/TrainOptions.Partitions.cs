@@ -19,7 +19,8 @@ public sealed partial record TrainOptions
         OptionException.InSection("partitions", Partitions.Validate);
         (object? Section, string Key)[] others =
             [(GradPrune, "grad_prune"), (GradFormat, "grad_format"), (Approx, "approx"), (Kure, "kure"), (Qat, "qat"),
-             (DataParallel, "data_parallel"), (Exchange, "exchange"), (DropCompute, "drop_compute")];
+             (DataParallel, "data_parallel"), (Exchange, "exchange"), (DropCompute, "drop_compute"), (Layerwise, "layerwise"),
+             (EntropyReport, "entropy_report"), (LogGradNorm ? true : null, "log_grad_norm")];
         foreach (var (section, key) in others)
             OptionException.Require(section == null, "partitions", $"does not combine with {key} (partition-wise training has its own loop); leave one of them out");
     }

@@ -98,6 +98,7 @@ public sealed partial record TrainOptions
         ValidateMethods();
         ValidateDistributed();
         ValidatePartitions();
+        ValidateLayerwise();
         return this;
     }
 

@@ -21,6 +21,9 @@ public readonly record struct Device(DeviceType Type, int Index = 0)
     /// <summary>The device's step scope (<see cref="Backends.IBackend.BeginStep"/>): wrap each step of a loop in it.</summary>
     public IDisposable BeginStep() => Backends.BackendRegistry.Get(this).BeginStep();
 
+    /// <summary>Gives back the memory the device keeps for reuse (<see cref="Backends.IBackend.EmptyCache"/>).</summary>
+    public void EmptyCache() => Backends.BackendRegistry.Get(this).EmptyCache();
+
     /// <summary>Waits for the device's queued work (<see cref="Backends.IBackend.Synchronize"/>).</summary>
     public void Synchronize() => Backends.BackendRegistry.Get(this).Synchronize();
 

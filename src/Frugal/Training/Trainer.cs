@@ -120,6 +120,9 @@ public sealed class Trainer
                 TestAccuracy = examples > 0 && labelled ? correct / examples : double.NaN,
                 EvalSeconds = sw.Elapsed.TotalSeconds,
             };
+            // Evaluation batches are larger than training ones: their pooled buffers must not count as the next
+            // epoch's training memory.
+            TestLoader.Device.EmptyCache();
         }
         StopIfDiverged(epoch, m);
         // The metrics line first, the checkpoint last: a kill in between resumes from the previous epoch's

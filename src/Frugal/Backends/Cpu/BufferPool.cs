@@ -83,6 +83,20 @@ public sealed class BufferPool
         _current._freshBytes = 0;
     }
 
+    /// <summary>Drops this thread's pooled arrays whose owners are dead, so the GC can give them back: the pool keeps
+    /// every size it has seen, and a phase that allocates other sizes would add its buffers to the last one's.</summary>
+    public static void EmptyCache()
+    {
+        if (_stepPool == null) return;
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+        foreach (var (length, list) in _stepPool._byLength.ToList())
+        {
+            list.RemoveAll(e => !e.Owner.TryGetTarget(out _));
+            if (list.Count == 0) _stepPool._byLength.Remove(length);
+        }
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
+
     /// <summary>Fill every uninitialized allocation with NaN, so an op that reads memory it did not write shows
     /// up as NaN instead of passing by luck on fresh (zero) pages. The test suite turns this on.</summary>
     public static bool PoisonUninitialized { get; set; }

@@ -25,6 +25,7 @@ public sealed partial class CpuBackend : IBackend
     public IDisposable BeginStep() => BufferPool.BeginStep();
 
     public void Synchronize() { }
+    public void EmptyCache() => BufferPool.EmptyCache();
 
     public Storage Allocate(int length) => BufferPool.Allocate(length, zero: true);
 
