@@ -46,4 +46,26 @@ public class BufferPoolTests
         GC.Collect();
         Assert.NotSame(array, ArrayOf(Tensor.Zeros(new Shape(N))));
     }
+
+    [Fact]
+    public void A_smaller_request_reuses_a_longer_free_buffer_up_to_twice_its_length_and_sees_only_its_own_length()
+    {
+        const int M = BufferPool.MinLength * 4;  // so that every request below is pooled
+        using var pool = BufferPool.Enable();
+        var big = Tensor.Full(new Shape(M), 5f);
+        var array = ArrayOf(big);
+        big = null!;
+        BufferPool.Recycle();
+        // A third longer than needed: reused rather than allocated afresh (what lets a later, smaller part of a step
+        // live in the memory an earlier part dropped).
+        var smaller = Tensor.Zeros(new Shape(M * 3 / 4));
+        Assert.Same(array, ArrayOf(smaller));
+        Assert.Equal(M * 3 / 4, smaller.Numel);
+        Assert.All(smaller.ToArray(), v => Assert.Equal(0f, v));
+        smaller = null!;
+        BufferPool.Recycle();
+        // More than twice as long: left for a request of its own size.
+        var tiny = Tensor.Zeros(new Shape(M / 2 - 1));
+        Assert.NotSame(array, ArrayOf(tiny));
+    }
 }

@@ -17,12 +17,17 @@ public sealed class BufferPool
     /// <summary>Arrays shorter than this are left to the GC (small-object heap, cheap).</summary>
     public const int MinLength = 16 * 1024;
 
+    /// <summary>How many times longer than a request a reused array may be (<see cref="FindFree(int)"/>).</summary>
+    public const long MaxOversize = 2;
+
     [ThreadStatic] static BufferPool? _current;
     // The pool the step scopes of this thread share. Held strongly between steps: a weakly held pool is lost to any
     // gen-2 collection there, and the loader's large batch arrays set those off while the trainer waits for a batch.
     [ThreadStatic] static BufferPool? _stepPool;
 
+    // Pooled arrays by their length, and those lengths in ascending order.
     readonly Dictionary<int, List<(WeakReference<CpuStorage> Owner, float[] Array)>> _byLength = [];
+    readonly List<int> _lengths = [];
     long _freshBytes;
 
     /// <summary>Fresh bytes allocated before a collection is forced to find dead owners. Small, because
@@ -92,7 +97,9 @@ public sealed class BufferPool
         foreach (var (length, list) in _stepPool._byLength.ToList())
         {
             list.RemoveAll(e => !e.Owner.TryGetTarget(out _));
-            if (list.Count == 0) _stepPool._byLength.Remove(length);
+            if (list.Count > 0) continue;
+            _stepPool._byLength.Remove(length);
+            _stepPool._lengths.Remove(length);
         }
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
     }
@@ -114,25 +121,49 @@ public sealed class BufferPool
 
     CpuStorage Take(int length, bool zero)
     {
-        if (!_byLength.TryGetValue(length, out var list)) _byLength[length] = list = [];
-        var array = FindFree(list);
+        var array = FindFree(length);
         if (array == null && _freshBytes > CollectEveryBytes)
         {
             // Dead tensors are only noticed by a collection. A full one is cheap here: the large arrays hold
             // no references, so marking is over the small objects (tensors, graph nodes) only.
             GC.Collect(2, GCCollectionMode.Forced, blocking: true);
             _freshBytes = 0;
-            array = FindFree(list);
+            array = FindFree(length);
         }
         if (array == null)
         {
             array = GC.AllocateUninitializedArray<float>(length);
             _freshBytes += 4L * length;
         }
-        if (zero) Array.Clear(array);
+        if (zero) Array.Clear(array, 0, length);
         var s = new CpuStorage(array, length);
-        list.Add((new WeakReference<CpuStorage>(s), array));
+        ListFor(array.Length).Add((new WeakReference<CpuStorage>(s), array));
         return s;
+    }
+
+    /// <summary>
+    /// A free array of exactly <paramref name="length"/> floats, else the shortest free one of up to
+    /// <see cref="MaxOversize"/> times that. Steps repeat their sizes, so exact matches serve the steady state; the
+    /// longer ones let what one part of a step dropped serve a later part with smaller tensors (the next layer, the
+    /// next partition of partition-wise training) instead of growing the pool by the sum of both. The bound keeps a
+    /// small request from holding a large array.
+    /// </summary>
+    float[]? FindFree(int length)
+    {
+        if (_byLength.TryGetValue(length, out var exact) && FindFree(exact) is { } same) return same;
+        int i = _lengths.BinarySearch(length);
+        for (i = i < 0 ? ~i : i + 1; i < _lengths.Count && _lengths[i] <= MaxOversize * length; i++)
+            if (FindFree(_byLength[_lengths[i]]) is { } longer) return longer;
+        return null;
+    }
+
+    List<(WeakReference<CpuStorage> Owner, float[] Array)> ListFor(int arrayLength)
+    {
+        if (_byLength.TryGetValue(arrayLength, out var list)) return list;
+        _byLength[arrayLength] = list = [];
+        int i = _lengths.BinarySearch(arrayLength);
+        _lengths.Insert(~i, arrayLength);
+        return list;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
