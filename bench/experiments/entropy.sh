@@ -17,6 +17,7 @@ cd "$(dirname "$0")/../.."
 out=${1:-runs/entropy-$(date -u +%Y%m%dT%H%M)}
 TRAIN_LIMIT=${TRAIN_LIMIT:-12000}; TEST_LIMIT=${TEST_LIMIT:-2000}; EPOCHS=${EPOCHS:-6}
 HIDDEN=${HIDDEN:-"256 256"}; SEEDS=${SEEDS:-"0 1"}; RANKS=${RANKS:-2}; BITS=${BITS:-4}; PARTS=${PARTS:-"a b"}
+B0=${B0:-4}   # the exchange's b0 (--entropy-bits); BITS is the report's b
 dotnet build src/Frugal.Cli -c Release -v q -nologo >/dev/null
 frugal=$PWD/src/Frugal.Cli/bin/Release/net10.0/frugal.dll
 mkdir -p "$out"
@@ -56,7 +57,7 @@ for seed in $SEEDS; do
     name=$c-$seed
     rm -rf "${out:?}/$name"
     mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$RANKS" --mca btl self,vader --mca btl_vader_single_copy_mechanism none \
-      dotnet "$frugal" train --no-install "${common[@]}" --seed "$seed" --compress "$c" \
+      dotnet "$frugal" train --no-install "${common[@]}" --seed "$seed" --compress "$c" $([ "$c" = entropy ] && echo --entropy-bits "$B0") \
       --out "$out/$name" > "$out/$name.log" 2>&1 || { echo "$name failed: $(tail -3 "$out/$name.log")"; exit 1; }
   done
 done
