@@ -237,16 +237,10 @@ static class ClosedFormCommand
 
     static double[] Numbers(string text, string key)
     {
-        var values = new List<double>();
-        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            OptionException.Require(double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v),
-                key, $"'{part}' is not a number (give e.g. {(key == "widths" ? "16,64,256" : "1e-8,1e-4,1")})");
-            OptionException.Require(key != "widths" || (v >= 1 && v == Math.Floor(v) && v <= int.MaxValue), key, $"'{part}' is not a whole number ≥ 1");
-            values.Add(v);
-        }
-        OptionException.Require(values.Count > 0, key, "names no value");
-        return values.ToArray();
+        var values = NumberList.Parse(text, key, key == "widths" ? "16,64,256" : "1e-8,1e-4,1");
+        foreach (var v in values)
+            OptionException.Require(key != "widths" || (v >= 1 && v == Math.Floor(v) && v <= int.MaxValue), key, $"'{v}' is not a whole number ≥ 1");
+        return values;
     }
 
     static string FlagFor(string key) => key switch

@@ -72,8 +72,8 @@ static class ZapCommand
                         Pattern = patterns[0], Layers = p.GetValue(layers), Epochs = p.GetValue(epochs), LearningRate = p.GetValue(lr), Bias = p.GetValue(bias),
                         BatchSize = p.GetValue(batchSize), RecalibrateBn = p.GetValue(recal), RecalibrationBatches = p.GetValue(recalBatches),
                         FineTune = p.GetValue(fineTune), FineTuneLearningRate = p.GetValue(fineTuneLr),
-                        Thresholds = p.GetValue(thresholds) is { } t ? Numbers(t, "thresholds") : new ZapOptions().Thresholds,
-                        Budgets = p.GetValue(budget) is { } b ? Numbers(b, "budget") : new ZapOptions().Budgets,
+                        Thresholds = p.GetValue(thresholds) is { } t ? NumberList.Parse(t, "thresholds", "0.1,0.3,0.5") : new ZapOptions().Thresholds,
+                        Budgets = p.GetValue(budget) is { } b ? NumberList.Parse(b, "budget", "0.1,0.3,0.5") : new ZapOptions().Budgets,
                     }.Validate();
                     OptionException.Require(p.GetValue(trainLimit) >= 0, "train_limit", $"must be ≥ 0, got {p.GetValue(trainLimit)}");
                     OptionException.Require(p.GetValue(testLimit) >= 0, "test_limit", $"must be ≥ 0, got {p.GetValue(testLimit)}");
@@ -260,19 +260,6 @@ static class ZapCommand
         plot.Title($"ZAP: accuracy vs MACs saved (dense {Pct(baseline)})");
         plot.ShowLegend(ScottPlot.Alignment.LowerLeft);
         return plot.GetImageBytes(900, 560, ScottPlot.ImageFormat.Png);
-    }
-
-    static double[] Numbers(string text, string key)
-    {
-        var values = new List<double>();
-        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            OptionException.Require(double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v),
-                key, $"'{part}' is not a number (give e.g. 0.1,0.3,0.5)");
-            values.Add(v);
-        }
-        OptionException.Require(values.Count > 0, key, "names no value");
-        return values.ToArray();
     }
 
     static string FlagFor(string key) => key switch

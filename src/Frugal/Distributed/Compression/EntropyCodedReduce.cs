@@ -96,27 +96,14 @@ public sealed class EntropyCodedReduce : IGradientCompressor
     /// rank by rank (this rank's own q is used as is: the block decodes to it exactly); returns the bytes this rank sent.</summary>
     long Exchange(float[] values, int[] own, IProcessGroup group)
     {
-        var payload = _payload.WrittenSpan;
-        var counts = new int[group.Size];
-        group.AllGather<int>([payload.Length], counts);
-        int total = checked(counts.Sum());
-        var all = ArrayPool<byte>.Shared.Rent(total);
-        try
+        Array.Clear(values);
+        return PayloadGather.AllGather(group, _payload.WrittenSpan, (r, block) =>
         {
-            group.AllGatherV<byte>(payload, all.AsSpan(0, total), counts);
-            Array.Clear(values);
-            var decoded = _decoded.AsSpan(0, values.Length);
-            for (int r = 0, start = 0; r < counts.Length; start += counts[r++])
-            {
-                var block = all.AsSpan(start, counts[r]);
-                float s = BinaryPrimitives.ReadSingleLittleEndian(block);
-                ReadOnlySpan<int> q = own;
-                if (r != group.Rank) { Rans.Decode(block[4..], decoded); q = decoded; }
-                for (int i = 0; i < values.Length; i++) values[i] += s * q[i];
-            }
-            return 4 + payload.Length;
-        }
-        finally { ArrayPool<byte>.Shared.Return(all); }
+            float s = BinaryPrimitives.ReadSingleLittleEndian(block);
+            ReadOnlySpan<int> q = own;
+            if (r != group.Rank) { Rans.Decode(block[4..], _decoded.AsSpan(0, values.Length)); q = _decoded; }
+            for (int i = 0; i < values.Length; i++) values[i] += s * q[i];
+        });
     }
 
     void Count(int bucket, int n, int bits, ReadOnlySpan<int> q, RansSize size)

@@ -178,20 +178,8 @@ public sealed class SparsePruneReduce : IGradientCompressor
     /// by rank; returns the bytes this rank sent (its count and its payload).</summary>
     long Exchange(float[] values, int[] offsets, IProcessGroup group)
     {
-        var payload = _payload.Bytes;
-        var counts = new int[group.Size];
-        group.AllGather<int>([payload.Length], counts);
-        int total = checked(counts.Sum());
-        var all = ArrayPool<byte>.Shared.Rent(total);
-        try
-        {
-            group.AllGatherV<byte>(payload, all.AsSpan(0, total), counts);
-            Array.Clear(values);
-            for (int r = 0, start = 0; r < counts.Length; start += counts[r++])
-                SparsePayload.AddTo(all.AsSpan(start, counts[r]), offsets, values);
-            return 4 + payload.Length;
-        }
-        finally { ArrayPool<byte>.Shared.Return(all); }
+        Array.Clear(values);
+        return PayloadGather.AllGather(group, _payload.Bytes, (_, block) => SparsePayload.AddTo(block, offsets, values));
     }
 
     /// <summary>
