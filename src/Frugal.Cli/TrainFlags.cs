@@ -204,7 +204,8 @@ static class TrainFlags
         new Flag<bool>("--layerwise", "layerwise", "PROPOSAL (METHODS.md §4.3): train layer-wise: stage by stage with auxiliary heads, earlier stages frozen",
             o => o.Layerwise != null, (o, v) => o with { Layerwise = v ? o.Layerwise ?? new() : null }),
         new Flag<int>("--aux-depth", "layerwise.aux_depth", "Layer-wise: auxiliary head depth k (0 = pool + linear; k conv3x3-BN-ReLU before it)",
-            o => (o.Layerwise ?? LayerwiseDefaults).AuxDepth, (o, v) => o with { Layerwise = Layering(o, "--aux-depth") with { AuxDepth = v } }),
+            o => (o.Layerwise ?? LayerwiseDefaults).AuxDepth, (o, v) => o with { Layerwise = (o.Layerwise ?? throw new ArgumentException(
+                "--aux-depth needs --layerwise (or a layerwise section in --config); the heads of --partitions take --partition-aux-depth")) with { AuxDepth = v } }),
         new Flag<int>("--stage-epochs", "layerwise.stage_epochs", "Layer-wise: epochs per stage (0 = --epochs split over the stages, the remainder to the earliest)",
             o => (o.Layerwise ?? LayerwiseDefaults).StageEpochs, (o, v) => o with { Layerwise = Layering(o, "--stage-epochs") with { StageEpochs = v } }),
         Choice<ActivationCacheMode>("--cache", "layerwise.cache", "Layer-wise: cache the frozen stages' outputs (auto: when there is no augmentation and they fit --cache-limit-mb)",
