@@ -34,7 +34,7 @@ public class LayerwiseRunTests : IDisposable
     {
         var r = FrugalProcess.Run(TimeSpan.FromMinutes(1), "train", "--aux-depth", "2", "--no-install");
         Assert.Equal(1, r.ExitCode);
-        Assert.Equal("frugal: --aux-depth needs --layerwise (or a layerwise section in --config)", r.Stderr.Trim());
+        Assert.Equal("frugal: --aux-depth needs --layerwise (or a layerwise section in --config); the heads of --partitions take --partition-aux-depth", r.Stderr.Trim());
         r = FrugalProcess.Run(TimeSpan.FromMinutes(1), "train", "--layerwise", "--window-epochs", "-1", "--no-install");
         Assert.Equal(1, r.ExitCode);
         Assert.StartsWith("frugal: --window-epochs: must be ≥ 0", r.Stderr.Trim());
