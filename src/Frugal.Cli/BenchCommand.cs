@@ -15,12 +15,18 @@ static class BenchCommand
         var gemm = new Command("gemm", "SGEMM GFLOP/s through Frugal's matmul vs cblas_sgemm called directly, square sizes");
         var sizes = new Option<int[]>("--sizes") { Description = "Square sizes (default 128-2048 on the CPU, 1024-8192 on a GPU)", AllowMultipleArgumentsPerToken = true };
         var gemmDevice = new Option<string>("--device") { Description = "cpu, or cuda[:N] for cuBLAS FP32 and TF32", DefaultValueFactory = _ => "cpu" };
-        gemm.Options.Add(sizes); gemm.Options.Add(gemmDevice);
+        var gemmModel = new Option<string?>("--model") { Description = "Instead of square sizes, the M×K×N products of this model's linear layers at batch 128, forward and both backward GEMMs: mlp or cnn (its fc layers; the convs' GEMMs depend on their chunking, see frugal bench conv)" };
+        gemm.Options.Add(sizes); gemm.Options.Add(gemmDevice); gemm.Options.Add(gemmModel);
         gemm.SetAction(p => Cli.Run(() =>
         {
             var d = Device.Parse(p.GetValue(gemmDevice)!);
             var given = p.GetValue(sizes) is { Length: > 0 } s ? s : null;
-            if (d == Device.Cpu) Gemm(given ?? [128, 256, 512, 1024, 2048]);
+            if (p.GetValue(gemmModel) is { } model)
+            {
+                if (d != Device.Cpu) throw new ArgumentException("--model: model shapes are measured on the CPU only");
+                Gemm(LinearShapes(model));
+            }
+            else if (d == Device.Cpu) Gemm([.. (given ?? [128, 256, 512, 1024, 2048]).Select(n => (n, n, n))]);
             else CudaGemmBench.Run(d, given ?? [1024, 2048, 4096, 8192]);
         }));
         bench.Subcommands.Add(gemm);
@@ -83,21 +89,35 @@ static class BenchCommand
         return bench;
     }
 
-    static unsafe void Gemm(int[] sizes)
+    /// <summary>The (M, K, N) of every GEMM a model's linear layers run at batch 128: forward y = x·Wᵀ (128, in, out),
+    /// dX = dY·W (128, out, in) and dW = dYᵀ·X (out, 128, in).</summary>
+    static (int M, int K, int N)[] LinearShapes(string model)
+    {
+        (int In, int Out)[] layers = model switch
+        {
+            "mlp" => [(784, 1024), (1024, 1024), (1024, 10)],
+            "cnn" => [(3136, 256), (256, 10)],
+            _ => throw new ArgumentException($"--model: '{model}' has no shape list here; choose mlp or cnn"),
+        };
+        const int batch = 128;
+        return [.. layers.SelectMany(l => new[] { (batch, l.In, l.Out), (batch, l.Out, l.In), (l.Out, batch, l.In) })];
+    }
+
+    static unsafe void Gemm((int M, int K, int N)[] shapes)
     {
         // As in training: the op's output buffers come from the pool (BufferPool), so this times the GEMM, not page faults.
         using var pool = BufferPool.Enable();
         Console.WriteLine($"GEMM provider: {CpuBackend.GemmProvider}, threads {Threading.Threads}");
-        Console.WriteLine($"{"n",6} {"frugal GFLOP/s",15} {"direct GFLOP/s",15} {"ratio",7}");
-        foreach (var n in sizes)
+        Console.WriteLine($"{"M×K×N",18} {"frugal GFLOP/s",15} {"direct GFLOP/s",15} {"ratio",7}");
+        foreach (var (m, k, n) in shapes)
         {
-            var a = Tensor.Randn(new Shape(n, n), new Generator(1));
-            var b = Tensor.Randn(new Shape(n, n), new Generator(2));
-            double flops = 2.0 * n * n * n;
+            var a = Tensor.Randn(new Shape(m, k), new Generator(1));
+            var b = Tensor.Randn(new Shape(k, n), new Generator(2));
+            double flops = 2.0 * m * k * n;
             int reps = Math.Max(3, (int)(2e10 / flops));
             // Interleave the two so drifts in machine speed hit both alike.
             double tFrugal = double.MaxValue, tDirect = double.MaxValue;
-            var c = new float[n * n];
+            var c = new float[m * n];
             for (int round = 0; round < 3; round++)
             {
                 var sw = Stopwatch.StartNew();
@@ -105,10 +125,10 @@ static class BenchCommand
                 tFrugal = Math.Min(tFrugal, sw.Elapsed.TotalSeconds / reps);
                 sw.Restart();
                 fixed (float* pa = a.Span, pb = b.Span, pc = c)
-                    for (int r = 0; r < reps; r++) OpenBlas.Sgemm(false, false, n, n, n, 1f, pa, n, pb, n, 0f, pc, n);
+                    for (int r = 0; r < reps; r++) OpenBlas.Sgemm(false, false, m, n, k, 1f, pa, k, pb, n, 0f, pc, n);
                 tDirect = Math.Min(tDirect, sw.Elapsed.TotalSeconds / reps);
             }
-            Console.WriteLine($"{n,6} {flops / tFrugal / 1e9,15:F1} {flops / tDirect / 1e9,15:F1} {tDirect / tFrugal,7:F3}");
+            Console.WriteLine($"{$"{m}×{k}×{n}",18} {flops / tFrugal / 1e9,15:F1} {flops / tDirect / 1e9,15:F1} {tDirect / tFrugal,7:F3}");
         }
     }
 }

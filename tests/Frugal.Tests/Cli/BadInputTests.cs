@@ -57,6 +57,7 @@ public class BadInputTests(ITestOutputHelper output) : IDisposable
             (["train", "--entropy-report", "--entropy-report-bits", "0"], "--entropy-report-bits"),
             (["train", "--compress", "entropy", "--entropy-bits", "9"], "--entropy-bits"),
             (["train", "--resume"], "--resume needs --out"),
+            (["bench", "gemm", "--model", "vgg"], "--model: 'vgg'"),
             (["train", "--config", Path.Combine(_dir, "missing.json")], "missing.json"),
             (["train", "--config", fifo], "named pipe"),
             (["train", "--config", "/dev/zero"], "character device"),

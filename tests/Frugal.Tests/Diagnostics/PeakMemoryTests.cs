@@ -3,6 +3,8 @@ using Frugal.Diagnostics;
 
 namespace Frugal.Tests.Diagnostics;
 
+/// <summary>The peak is process-wide, and every Trainer epoch starts a new window: these run alone.</summary>
+[Collection(GcObservingCollection.Name)]
 public class PeakMemoryTests
 {
     const long Size = 256L << 20;

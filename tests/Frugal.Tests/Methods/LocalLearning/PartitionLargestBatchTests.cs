@@ -26,8 +26,9 @@ public class PartitionLargestBatchTests
     }
 }
 
-/// <summary>Reads the process's peak resident size, so it runs alone (no other test allocating meanwhile).</summary>
-[Collection(Frugal.Tests.Training.DefaultGeneratorCollection.Name)]
+/// <summary>Reads the process's peak resident size, so it runs alone: no other test allocates or starts a peak window
+/// (every Trainer epoch does) meanwhile.</summary>
+[Collection(GcObservingCollection.Name)]
 public class PartitionLargestBatchMemoryTests
 {
     [Fact]
