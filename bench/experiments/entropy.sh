@@ -48,6 +48,8 @@ for name in [k for k in last if k != "all"]:
     print(f"| {name} | {l['numel']} | " + " | ".join(f"{f[k]:.2f} → {l[k]:.2f}" for k in
           ["weights_fixed_bits", "weights_rms_bits", "update_fixed_bits", "update_fixed_coded_bits", "update_rms_bits"]) + " |")
 PY
+dotnet "$frugal" plot "$out/report" --y entropy_report.all.{weights_fixed_bits,weights_rms_bits,update_fixed_bits,update_fixed_coded_bits,update_rms_bits} \
+  --title "Entropy of quantised weights and updates, mlp ${HIDDEN// /-}" --ylabel "bits per weight" --out "$out/entropy_bits.png"
 fi
 
 # (b) exact vs entropy-coded exchange

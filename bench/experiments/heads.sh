@@ -37,3 +37,9 @@ for opt in $OPTIMIZERS; do
   done
 done
 python3 bench/experiments/summarize_heads.py "$TARGET" "${runs[@]}" | tee "$out/heads.md"
+# Convergence per head, one chart per optimizer (this seed's runs).
+for opt in $OPTIMIZERS; do
+  dirs=(); for head in $HEADS; do dirs+=("$out/$head-$opt"); done
+  "$frugal" plot "${dirs[@]}" --labels "$(echo $HEADS | tr ' ' ',')" --y test_accuracy --ylabel "test accuracy" \
+    --title "Output heads with $opt: test accuracy per epoch (mlp, seed $SEED)" --out "$out/heads-$opt.png"
+done

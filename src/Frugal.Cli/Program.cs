@@ -94,6 +94,9 @@ root.Subcommands.Add(SimulateCommand.Create());
 // ---- zap ---------------------------------------------------------------------------------
 root.Subcommands.Add(ZapCommand.Create());
 
+// ---- plot --------------------------------------------------------------------------------
+root.Subcommands.Add(PlotCommand.Create());
+
 // ---- fit-closed-form ----------------------------------------------------------------------
 root.Subcommands.Add(ClosedFormCommand.Create());
 
