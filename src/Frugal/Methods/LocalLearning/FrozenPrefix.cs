@@ -23,7 +23,15 @@ public sealed class FrozenPrefix : Module
     protected override Tensor Forward(Tensor x)
     {
         if (_prefix == null) return x;
+        // Without a graph every intermediate output is garbage as soon as the next layer has read it, but the buffer pool
+        // only sees that after a collection: one after each layer lets the next layers, and then the stage's own
+        // tensors, reuse those buffers instead of the prefix holding all of them until the step ends.
         using var _ = GradMode.NoGrad();
-        return _prefix.Call(x);
+        foreach (var layer in _prefix is Sequential s ? s.Layers : [_prefix])
+        {
+            x = layer.Call(x);
+            Backends.Cpu.BufferPool.Recycle();
+        }
+        return x;
     }
 }
