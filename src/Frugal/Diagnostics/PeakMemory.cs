@@ -42,6 +42,16 @@ public static class PeakMemory
         return baseline;
     }
 
+    /// <summary>The current window's peak in MiB (2²⁰ bytes): above <paramref name="baseline"/> (training memory) and
+    /// of the whole process.</summary>
+    public static (double TrainingMb, double ProcessMb) WindowPeakMb(long baseline)
+    {
+        long peak = PeakResidentBytes();
+        return (Math.Max(0, peak - baseline) / Mebibyte, peak / Mebibyte);
+    }
+
+    const double Mebibyte = 1024.0 * 1024.0;
+
     static bool TryReset()
     {
         try

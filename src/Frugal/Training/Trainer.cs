@@ -194,7 +194,7 @@ public sealed class Trainer
             foreach (var cb in Callbacks) cb.OnBatchEnd(epoch, b + 1, steps, lossSum / seen, ranks * seen / sw.Elapsed.TotalSeconds);
         }
         double secs = sw.Elapsed.TotalSeconds;
-        long peak = PeakMemory.PeakResidentBytes();
+        var (trainingMb, processMb) = PeakMemory.WindowPeakMb(_memoryBaseline);
         if (Parallel != null) (lossSum, seen) = Sum(lossSum, seen);
         var figures = new Dictionary<string, object>();
         foreach (var method in Methods) method.CollectEpochFigures(figures);
@@ -204,11 +204,9 @@ public sealed class Trainer
             Epoch = epoch, TrainLoss = lossSum / seen, TestLoss = double.NaN, TestAccuracy = double.NaN,
             SamplesPerSecond = seen / secs, Seconds = secs,
             LearningRate = Optimizer.LearningRate,
-            PeakMemoryMb = Math.Max(0, peak - _memoryBaseline) / Mebibyte, PeakRssMb = peak / Mebibyte, Extra = figures.Count > 0 ? figures : null,
+            PeakMemoryMb = trainingMb, PeakRssMb = processMb, Extra = figures.Count > 0 ? figures : null,
         };
     }
-
-    const double Mebibyte = 1024.0 * 1024.0;
 
     (double, double) Sum(double a, double b)
     {

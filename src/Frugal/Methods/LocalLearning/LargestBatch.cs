@@ -54,6 +54,6 @@ public static class LargestBatch
         thread.Start();
         thread.Join();
         if (failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
-        return Math.Max(0, PeakMemory.PeakResidentBytes() - baseline) / (1024.0 * 1024.0);
+        return PeakMemory.WindowPeakMb(baseline).TrainingMb;
     }
 }

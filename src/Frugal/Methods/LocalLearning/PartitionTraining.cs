@@ -122,7 +122,7 @@ public sealed class PartitionTraining
         PeakMemory.ResetPeak();
         var pass = Train(TrainLoader.Epoch(epoch), (epoch - 1) * TrainLoader.Count, epoch);
         double secs = sw.Elapsed.TotalSeconds;
-        long peak = PeakMemory.PeakResidentBytes();
+        var (trainingMb, processMb) = PeakMemory.WindowPeakMb(baseline);
         var figures = new Dictionary<string, object>
         {
             ["partitions"] = Partitions.Count,
@@ -137,7 +137,7 @@ public sealed class PartitionTraining
         {
             Epoch = epoch, TrainLoss = pass.Loss(Partitions.Count - 1), TestLoss = double.NaN, TestAccuracy = double.NaN,
             SamplesPerSecond = pass.Examples / secs, Seconds = secs, LearningRate = Partitions[^1].Optimizer.LearningRate,
-            PeakMemoryMb = Math.Max(0, peak - baseline) / Mebibyte, PeakRssMb = peak / Mebibyte, Extra = figures,
+            PeakMemoryMb = trainingMb, PeakRssMb = processMb, Extra = figures,
         };
         foreach (var cb in Callbacks) cb.OnEvaluate(epoch);
         if (TestLoader != null)
@@ -158,8 +158,6 @@ public sealed class PartitionTraining
         foreach (var cb in Callbacks) cb.OnEpochEnd(m);
         return m;
     }
-
-    const double Mebibyte = 1024.0 * 1024.0;
 
     /// <summary>Per-partition sums of one pass over batches: local loss × examples and correct local predictions.</summary>
     public sealed record PassTotals(double[] LossSums, long[] Correct, long Examples, int MaxInFlight)
