@@ -41,6 +41,18 @@ public partial interface IBackend
     /// </summary>
     void Col2Im(Tensor col, int imageStride, int rowStride, Window2d window, Tensor dx);
 
+    /// <summary>
+    /// Direct convolution y = conv2d(x, w) + b (groups 1) without im2col, where the backend has a kernel for the
+    /// window; false (nothing written) when it has none, and the caller takes im2col + GEMM.
+    /// </summary>
+    bool TryConv2dDirect(Tensor x, Tensor w, Tensor? b, Window2d window, Tensor y) => false;
+
+    /// <summary>Overwrites gx [N, C, H, W] with the input gradient of <see cref="TryConv2dDirect"/> for gy; false when unsupported.</summary>
+    bool TryConv2dBackwardDataDirect(Tensor gy, Tensor w, Window2d window, Tensor gx) => false;
+
+    /// <summary>Overwrites gw [Cout, C, kh, kw] with the weight gradient Σ_n of <see cref="TryConv2dDirect"/> for gy; false when unsupported.</summary>
+    bool TryConv2dBackwardWeightDirect(Tensor gy, Tensor x, Window2d window, Tensor gw) => false;
+
     /// <summary>y[n, c, …] = values[c] for y viewed as [N, C, rest] with C = values.Numel (a per-channel broadcast fill, e.g. a conv bias).</summary>
     void FillChannels(Tensor y, Tensor values);
 

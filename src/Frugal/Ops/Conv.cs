@@ -5,9 +5,10 @@ using Frugal.Tensors;
 namespace Frugal.Ops;
 
 /// <summary>
-/// 2-D convolution (PyTorch's conv2d: cross-correlation, weight [Cout, C/groups, kh, kw]) as im2col + GEMM on
-/// the backend, with grouped and depthwise convolution as one GEMM per group. 1×1 convolutions at stride 1
-/// without padding skip im2col: each image [C, H·W] already is the GEMM operand.
+/// 2-D convolution (PyTorch's conv2d: cross-correlation, weight [Cout, C/groups, kh, kw]). Where the backend has a
+/// direct kernel for the window (the CPU's for stride 1 with AVX-512, <c>CpuBackend.DirectConv.cs</c>) forward and
+/// both gradients take it; otherwise im2col + GEMM on the backend, with grouped and depthwise convolution as one GEMM
+/// per group. 1×1 convolutions at stride 1 without padding skip im2col: each image [C, H·W] already is the GEMM operand.
 /// </summary>
 public static class Conv
 {
@@ -118,6 +119,9 @@ public static class Conv
         (Tensor?, Tensor?, Tensor?) Result() => (gx, gw, gb);
         if (gx == null && gw == null) return Result();
         if (sparse) { be.SparseConv2dBackward(gy, x!, w, win, gx, gw); return Result(); }
+        if (groups == 1 && (gx == null || be.TryConv2dBackwardDataDirect(gy, w, win, gx))
+            && (gw == null || be.TryConv2dBackwardWeightDirect(gy, x!, win, gw)))
+            return Result();
 
         if (win.IsPointwise)
         {
@@ -200,7 +204,8 @@ public static class Conv
             var be = x.Backend;
             // With a bias the GEMM output starts as the broadcast bias and the GEMMs accumulate onto it (beta = 1): no extra pass.
             float beta = b != null ? 1 : 0;
-            if (win.IsPointwise)
+            if (groups == 1 && !win.IsPointwise && be.TryConv2dDirect(x, w, b, win, y)) { }
+            else if (win.IsPointwise)
             {
                 if (b != null) be.FillChannels(y, b);
                 for (int g = 0; g < groups; g++)

@@ -101,6 +101,13 @@ public class ConvTests
         new(3, 2, 25, 26, 4, 3, 3, (1, 1), (0, 0), Groups: 2),      // per-image, row by row
         new(60, 7, 24, 24, 2, 3, 3, (1, 1), (1, 1)),                // per-image, 2 chunks (7·9·576 floats per image)
         new(3, 6, 24, 24, 6, 1, 1, (1, 1), (0, 0), Groups: 3),      // 1×1: no im2col
+        // Direct stride-1 kernels (AVX-512): channel tiles of 8 + 4 + a padded one, partial position tiles, odd batches
+        // (weight-gradient chunks of 2 images), and tap counts that are not multiples of the 3-tap weight tile.
+        new(5, 3, 9, 11, 13, 3, 3, (1, 1), (1, 1)),
+        new(3, 2, 10, 7, 5, 5, 5, (1, 1), (2, 2)),
+        new(3, 4, 6, 9, 6, 1, 3, (1, 1), (0, 1)),
+        new(4, 3, 8, 8, 8, 2, 2, (1, 1), (1, 1)),
+        new(2, 32, 28, 28, 8, 3, 3, (1, 1), (1, 1)),                // the cnn's 32-channel 28×28 layer, fewer outputs
     ];
 
     public static TheoryData<string, int> Forward() => Cases(ForwardConfigs.Length);
@@ -160,6 +167,35 @@ public class ConvTests
         var db = new float[g.Cout];
         for (int i = 0; i < gyh.Length; i++) db[i / (g.OH * g.OW) % g.Cout] += gyh[i];
         Check.Close(db, b!.Grad!.ToArray(), 1e-3f, 1e-4f, $"db {g}");
+    }
+
+    /// <summary>The direct kernels against im2col + GEMM on the cnn's layers (both paths are exact convolutions; they
+    /// differ only in summation order). Where AVX-512 is absent the direct path must report itself unavailable.</summary>
+    [Theory]
+    [InlineData(1, 32), InlineData(32, 32), InlineData(32, 64)]
+    public void Direct_kernels_match_im2col_and_gemm(int c, int cout)
+    {
+        var win = new Frugal.Backends.Window2d(14, 14, 3, 3, PadH: 1, PadW: 1);
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) { Assert.False(Frugal.Backends.Cpu.CpuBackend.DirectConvApplies(win)); return; }
+        Assert.True(Frugal.Backends.Cpu.CpuBackend.DirectConvApplies(win));
+        var g = new Cfg(3, c, 14, 14, cout, 3, 3, (1, 1), (1, 1));
+        (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(bool direct)
+        {
+            Frugal.Backends.Cpu.CpuBackend.DirectConvEnabled = direct;
+            try
+            {
+                var (x, w, b) = Operands(Device.Cpu, g, 50);
+                var y = Apply(x, w, b, g);
+                y.Backward(Tensor.Randn(y.Shape, new Generator(6)));
+                return (y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), b!.Grad!.ToArray());
+            }
+            finally { Frugal.Backends.Cpu.CpuBackend.DirectConvEnabled = true; }
+        }
+        var direct = Run(true); var gemm = Run(false);
+        Check.Close(gemm.Y, direct.Y, 1e-4f, 1e-4f, "y");
+        Check.Close(gemm.Dx, direct.Dx, 1e-4f, 1e-4f, "dx");
+        Check.Close(gemm.Dw, direct.Dw, 1e-3f, 1e-4f, "dw");
+        Check.Close(gemm.Db, direct.Db, 1e-4f, 1e-4f, "db");
     }
 
     [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]

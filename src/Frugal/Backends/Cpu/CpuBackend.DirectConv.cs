@@ -1,0 +1,423 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Frugal.Tensors;
+
+namespace Frugal.Backends.Cpu;
+
+/// <summary>
+/// Direct stride-1 convolution with AVX-512 register tiles, without im2col. The input plane is zero-padded once into a
+/// scratch [C, Hp·Wp] (Hp = H + 2·PadH, Wp = W + 2·PadW) and outputs are computed at the padded pitch: output position
+/// q = oh·Wp + ow reads input q + ki·Wp + kj for every tap, so each tap is one shifted contiguous vector load and
+///   y[co, q] = b[co] + Σ_ci Σ_(ki,kj) W[co, ci, ki, kj] · xp[ci, q + ki·Wp + kj],
+/// with the Wp − OutW positions at the end of each row computed and dropped. im2col instead writes kh·kw copies of
+/// the input and a GEMM reads them back: on 2 cores its 32-row GEMMs ran at ~50 GFLOP/s and the copies cost as much.
+/// The input gradient is the same kernel on dY padded by (k − 1 − pad) with the kernel flipped and transposed,
+///   dX[ci, ih, iw] = Σ_co Σ_(ki,kj) W[co, ci, kh−1−ki, kw−1−kj] · dYp[co, ih + ki, iw + kj],
+/// and the weight gradient a register tile of dot products over the padded pitch (dY zero in the dropped columns),
+///   dW[co, ci, ki, kj] = Σ_n Σ_q dY[n, co, q] · xp[n, ci, q + ki·Wp + kj].
+/// </summary>
+public sealed partial class CpuBackend
+{
+    /// <summary>Output channels per register tile.</summary>
+    const int ConvCoTile = 4;
+    /// <summary>Vectors of 16 output positions per register tile (4 × 4 accumulators).</summary>
+    const int ConvQTile = 4;
+    /// <summary>Taps per weight-gradient register tile (4 channels × 3 taps accumulators).</summary>
+    const int ConvTapTile = 3;
+
+    /// <summary>Whether <see cref="TryConv2dDirect"/> and its gradients run: stride 1, no dilation, padding below the
+    /// kernel (the flipped kernel's padding k − 1 − pad is then non-negative), and AVX-512.</summary>
+    public static bool DirectConvApplies(Window2d w) =>
+        Avx512F.IsSupported && DirectConvEnabled && w.StrideH == 1 && w.StrideW == 1 && w.DilationH == 1 && w.DilationW == 1
+        && w.PadH < w.KernelH && w.PadW < w.KernelW && w.OutH > 0 && w.OutW > 0;
+
+    /// <summary>Tests switch the direct kernels off, on their own thread only, to compare them with im2col + GEMM.</summary>
+    internal static bool DirectConvEnabled { get => !_directConvDisabled; set => _directConvDisabled = !value; }
+    [ThreadStatic] static bool _directConvDisabled;
+
+    /// <summary>The padded-pitch geometry of one image of a direct convolution.</summary>
+    readonly struct DirectGeometry
+    {
+        public readonly int C, Cout, H, W, KH, KW, PadH, PadW, Hp, Wp, OutH, OutW;
+        /// <summary>Floats per padded input plane: Hp·Wp plus one vector of slack for the last tile's loads.</summary>
+        public readonly int PlaneStride;
+        /// <summary>Output positions per channel at the padded pitch, in whole vectors (16 floats each).</summary>
+        public readonly int QVectors;
+        public int QStride => QVectors * 16;
+        public int Taps => KH * KW;
+        public int CoTiles => (Cout + ConvCoTile - 1) / ConvCoTile;
+
+        public DirectGeometry(int c, int cout, Window2d w)
+        {
+            C = c; Cout = cout; H = w.Height; W = w.Width; KH = w.KernelH; KW = w.KernelW; PadH = w.PadH; PadW = w.PadW;
+            Hp = H + 2 * PadH; Wp = W + 2 * PadW; OutH = w.OutH; OutW = w.OutW;
+            int q = (OutH - 1) * Wp + OutW;
+            QVectors = (q + 15) / 16;
+            // Loads reach at most q + 15 + (KH − 1)·Wp + KW − 1 < Hp·Wp + 15 (see the class comment).
+            PlaneStride = (Hp * Wp + 16 + 15) & ~15;
+        }
+
+        /// <summary>Offset of tap (ki, kj) from an output position at the padded pitch.</summary>
+        public int TapOffset(int t) => t / KW * Wp + t % KW;
+    }
+
+    /// <summary>y = conv2d(x, w) + b for x [N, C, H, W], w [Cout, C, kh, kw], y [N, Cout, OutH, OutW]; false when
+    /// <see cref="DirectConvApplies"/> does not hold (the caller then takes im2col + GEMM).</summary>
+    public bool TryConv2dDirect(Tensor x, Tensor w, Tensor? b, Window2d win, Tensor y)
+    {
+        if (!DirectConvApplies(win)) return false;
+        int c = x.Shape[1], cout = w.Shape[0];
+        var g = new DirectGeometry(c, cout, win);
+        var packed = PackWeights(Data(w), w.Offset, cout, c, g.Taps, flip: false);
+        float[]? bias = b == null ? null : Data(b);
+        DirectForward(Data(x), x.Offset, x.Shape[0], g, packed, bias, b?.Offset ?? 0, Data(y), y.Offset);
+        return true;
+    }
+
+    /// <summary>dX [N, C, H, W] of a direct convolution from dY [N, Cout, OutH, OutW]: the forward kernel on dY padded by
+    /// k − 1 − pad, with w transposed and flipped.</summary>
+    public bool TryConv2dBackwardDataDirect(Tensor gy, Tensor w, Window2d win, Tensor gx)
+    {
+        if (!DirectConvApplies(win)) return false;
+        int c = gx.Shape[1], cout = w.Shape[0];
+        var full = new Window2d(win.OutH, win.OutW, win.KernelH, win.KernelW,
+            PadH: win.KernelH - 1 - win.PadH, PadW: win.KernelW - 1 - win.PadW);
+        var g = new DirectGeometry(cout, c, full);
+        var packed = PackWeights(Data(w), w.Offset, cout, c, g.Taps, flip: true);
+        DirectForward(Data(gy), gy.Offset, gy.Shape[0], g, packed, null, 0, Data(gx), gx.Offset);
+        return true;
+    }
+
+    /// <summary>Overwrites dW [Cout, C, kh, kw] with Σ_n of the direct correlation of x and dY.</summary>
+    public bool TryConv2dBackwardWeightDirect(Tensor gy, Tensor x, Window2d win, Tensor gw)
+    {
+        if (!DirectConvApplies(win)) return false;
+        int n = x.Shape[0], c = x.Shape[1], cout = gw.Shape[0];
+        var g = new DirectGeometry(c, cout, win);
+        DirectWeightGradient(Data(x), x.Offset, Data(gy), gy.Offset, n, g, Data(gw), gw.Offset);
+        return true;
+    }
+
+    /// <summary>
+    /// Weights as [co tile][ci][tap][4]: the 4 output channels a register tile broadcasts are adjacent, and a tile walks
+    /// its weights in order. Channels past Cout are zero. With <paramref name="flip"/>, the input gradient's kernel:
+    /// roles of C and Cout swapped, taps reversed (W'[ci, co, t] = W[co, ci, taps − 1 − t]).
+    /// </summary>
+    static float[] PackWeights(float[] wd, int wo, int cout, int c, int taps, bool flip)
+    {
+        int outCh = flip ? c : cout, inCh = flip ? cout : c;
+        int tiles = (outCh + ConvCoTile - 1) / ConvCoTile;
+        var p = new float[tiles * inCh * taps * ConvCoTile];
+        for (int o = 0; o < outCh; o++)
+            for (int i = 0; i < inCh; i++)
+                for (int t = 0; t < taps; t++)
+                {
+                    float v = flip ? wd[wo + (i * c + o) * taps + taps - 1 - t] : wd[wo + (o * c + i) * taps + t];
+                    p[((o / ConvCoTile * inCh + i) * taps + t) * ConvCoTile + o % ConvCoTile] = v;
+                }
+        return p;
+    }
+
+    [ThreadStatic] static float[]? _directInput, _directOutput;
+
+    static float[] ThreadScratch(ref float[]? buffer, int length)
+    {
+        if (buffer == null || buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>(length, pinned: true);
+        return buffer;
+    }
+
+    /// <summary>Copies image planes [C, H, W] into the zero-padded scratch [C, PlaneStride] (borders and slack zeroed).</summary>
+    static void PadImage(float[] src, int so, in DirectGeometry g, float[] xp, int xpo = 0)
+    {
+        for (int ci = 0; ci < g.C; ci++)
+        {
+            var plane = xp.AsSpan(xpo + ci * g.PlaneStride, g.PlaneStride);
+            if (g.PadH > 0 || g.PadW > 0) plane.Clear(); else plane[(g.Hp * g.Wp)..].Clear();
+            for (int h = 0; h < g.H; h++)
+                src.AsSpan(so + (ci * g.H + h) * g.W, g.W).CopyTo(plane[((h + g.PadH) * g.Wp + g.PadW)..]);
+        }
+    }
+
+    static void DirectForward(float[] xd, int xo, int n, DirectGeometry g, float[] packed, float[]? bias, int bo, float[] yd, int yo)
+    {
+        int inPer = g.C * g.H * g.W, outPer = g.Cout * g.OutH * g.OutW;
+        long work = (long)g.Cout * g.C * g.Taps * g.OutH * g.OutW;
+        Threading.For(n, (s, e) =>
+        {
+            var xp = ThreadScratch(ref _directInput, g.C * g.PlaneStride);
+            var yq = ThreadScratch(ref _directOutput, g.CoTiles * ConvCoTile * g.QStride);
+            for (int img = s; img < e; img++)
+            {
+                PadImage(xd, xo + img * inPer, g, xp);
+                ForwardTiles(xp, g, packed, bias, bo, yq);
+                // Drop the Wp − OutW wrapped positions of each row.
+                for (int co = 0; co < g.Cout; co++)
+                    for (int oh = 0; oh < g.OutH; oh++)
+                        yq.AsSpan(co * g.QStride + oh * g.Wp, g.OutW).CopyTo(yd.AsSpan(yo + img * outPer + (co * g.OutH + oh) * g.OutW));
+            }
+        }, Threading.Grain(work));
+    }
+
+    /// <summary>All register tiles of one padded image: yq [Cout rounded to tiles, QStride].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void ForwardTiles(float[] xpArr, in DirectGeometry g, float[] packedArr, float[]? biasArr, int bo, float[] yqArr)
+    {
+        int taps = g.Taps, cin = g.C, ps = g.PlaneStride, qs = g.QStride;
+        int* offs = stackalloc int[taps];
+        for (int t = 0; t < taps; t++) offs[t] = g.TapOffset(t);
+        fixed (float* xp = xpArr, wpk = packedArr, yq = yqArr)
+        {
+            for (int ct = 0; ct < g.CoTiles; ct++)
+            {
+                float b0 = 0, b1 = 0, b2 = 0, b3 = 0;
+                if (biasArr != null)
+                {
+                    int co = ct * ConvCoTile;
+                    b0 = biasArr[bo + co];
+                    b1 = co + 1 < g.Cout ? biasArr[bo + co + 1] : 0;
+                    b2 = co + 2 < g.Cout ? biasArr[bo + co + 2] : 0;
+                    b3 = co + 3 < g.Cout ? biasArr[bo + co + 3] : 0;
+                }
+                float* wt = wpk + ct * cin * taps * ConvCoTile;
+                float* y0 = yq + ct * ConvCoTile * qs;
+                int v = 0;
+                for (; v + ConvQTile <= g.QVectors; v += ConvQTile)
+                    Tile4x4(xp + v * 16, ps, cin, offs, taps, wt, y0 + v * 16, qs, b0, b1, b2, b3);
+                for (; v < g.QVectors; v++)
+                    Tile4x1(xp + v * 16, ps, cin, offs, taps, wt, y0 + v * 16, qs, b0, b1, b2, b3);
+            }
+        }
+    }
+
+    /// <summary>4 output channels × 64 positions: per (ci, tap) four shifted loads, four broadcast weights, 16 FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Tile4x4(float* x, int ps, int cin, int* offs, int taps, float* w, float* y, int qs,
+        float b0, float b1, float b2, float b3)
+    {
+        Vector512<float> a00 = Vector512.Create(b0), a01 = a00, a02 = a00, a03 = a00;
+        Vector512<float> a10 = Vector512.Create(b1), a11 = a10, a12 = a10, a13 = a10;
+        Vector512<float> a20 = Vector512.Create(b2), a21 = a20, a22 = a20, a23 = a20;
+        Vector512<float> a30 = Vector512.Create(b3), a31 = a30, a32 = a30, a33 = a30;
+        for (int ci = 0; ci < cin; ci++, x += ps)
+        {
+            for (int t = 0; t < taps; t++, w += ConvCoTile)
+            {
+                float* p = x + offs[t];
+                var x0 = Vector512.Load(p); var x1 = Vector512.Load(p + 16);
+                var x2 = Vector512.Load(p + 32); var x3 = Vector512.Load(p + 48);
+                var k = Vector512.Create(w[0]);
+                a00 = Avx512F.FusedMultiplyAdd(k, x0, a00); a01 = Avx512F.FusedMultiplyAdd(k, x1, a01);
+                a02 = Avx512F.FusedMultiplyAdd(k, x2, a02); a03 = Avx512F.FusedMultiplyAdd(k, x3, a03);
+                k = Vector512.Create(w[1]);
+                a10 = Avx512F.FusedMultiplyAdd(k, x0, a10); a11 = Avx512F.FusedMultiplyAdd(k, x1, a11);
+                a12 = Avx512F.FusedMultiplyAdd(k, x2, a12); a13 = Avx512F.FusedMultiplyAdd(k, x3, a13);
+                k = Vector512.Create(w[2]);
+                a20 = Avx512F.FusedMultiplyAdd(k, x0, a20); a21 = Avx512F.FusedMultiplyAdd(k, x1, a21);
+                a22 = Avx512F.FusedMultiplyAdd(k, x2, a22); a23 = Avx512F.FusedMultiplyAdd(k, x3, a23);
+                k = Vector512.Create(w[3]);
+                a30 = Avx512F.FusedMultiplyAdd(k, x0, a30); a31 = Avx512F.FusedMultiplyAdd(k, x1, a31);
+                a32 = Avx512F.FusedMultiplyAdd(k, x2, a32); a33 = Avx512F.FusedMultiplyAdd(k, x3, a33);
+            }
+        }
+        a00.Store(y); a01.Store(y + 16); a02.Store(y + 32); a03.Store(y + 48); y += qs;
+        a10.Store(y); a11.Store(y + 16); a12.Store(y + 32); a13.Store(y + 48); y += qs;
+        a20.Store(y); a21.Store(y + 16); a22.Store(y + 32); a23.Store(y + 48); y += qs;
+        a30.Store(y); a31.Store(y + 16); a32.Store(y + 32); a33.Store(y + 48);
+    }
+
+    /// <summary>The last partial tile: 4 output channels × 16 positions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Tile4x1(float* x, int ps, int cin, int* offs, int taps, float* w, float* y, int qs,
+        float b0, float b1, float b2, float b3)
+    {
+        Vector512<float> a0 = Vector512.Create(b0), a1 = Vector512.Create(b1), a2 = Vector512.Create(b2), a3 = Vector512.Create(b3);
+        for (int ci = 0; ci < cin; ci++, x += ps)
+            for (int t = 0; t < taps; t++, w += ConvCoTile)
+            {
+                var x0 = Vector512.Load(x + offs[t]);
+                a0 = Avx512F.FusedMultiplyAdd(Vector512.Create(w[0]), x0, a0);
+                a1 = Avx512F.FusedMultiplyAdd(Vector512.Create(w[1]), x0, a1);
+                a2 = Avx512F.FusedMultiplyAdd(Vector512.Create(w[2]), x0, a2);
+                a3 = Avx512F.FusedMultiplyAdd(Vector512.Create(w[3]), x0, a3);
+            }
+        a0.Store(y); a1.Store(y + qs); a2.Store(y + 2 * qs); a3.Store(y + 3 * qs);
+    }
+
+    // ---- weight gradient -------------------------------------------------------------------------
+
+    /// <summary>Images whose padded inputs and gradients a worker keeps in cache while it walks all weight tiles.</summary>
+    const int WeightGradientImages = 2;
+
+    static void DirectWeightGradient(float[] xd, int xo, float[] gyd, int gyo, int n, DirectGeometry g, float[] gwd, int gwo)
+    {
+        int taps = g.Taps, coRound = g.CoTiles * ConvCoTile;
+        int inPer = g.C * g.H * g.W, outPer = g.Cout * g.OutH * g.OutW;
+        int chunks = (n + WeightGradientImages - 1) / WeightGradientImages;
+        int workers = Math.Max(1, Math.Min(Threading.Threads, chunks));
+        var partial = new float[workers][];
+        Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, wk =>
+        {
+            var acc = new float[coRound * g.C * taps];
+            var xp = ThreadScratch(ref _directInput, WeightGradientImages * g.C * g.PlaneStride);
+            var dq = ThreadScratch(ref _directOutput, WeightGradientImages * coRound * g.QStride);
+            int c0 = (int)((long)chunks * wk / workers), c1 = (int)((long)chunks * (wk + 1) / workers);
+            for (int ch = c0; ch < c1; ch++)
+            {
+                int i0 = ch * WeightGradientImages, cnt = Math.Min(WeightGradientImages, n - i0);
+                for (int i = 0; i < cnt; i++)
+                {
+                    PadImage(xd, xo + (i0 + i) * inPer, g, xp, i * g.C * g.PlaneStride);
+                    PitchGradient(gyd, gyo + (i0 + i) * outPer, g, dq, i * coRound * g.QStride);
+                }
+                WeightTiles(xp, dq, cnt, g, acc);
+            }
+            partial[wk] = acc;
+        });
+        // acc is [co, ci, tap] over the rounded channels: sum the workers into dW.
+        for (int co = 0; co < g.Cout; co++)
+        {
+            var dst = gwd.AsSpan(gwo + co * g.C * taps, g.C * taps);
+            partial[0].AsSpan(co * g.C * taps, g.C * taps).CopyTo(dst);
+            for (int wk = 1; wk < workers; wk++)
+                System.Numerics.Tensors.TensorPrimitives.Add(dst, partial[wk].AsSpan(co * g.C * taps, g.C * taps), dst);
+        }
+    }
+
+    /// <summary>One image's dY [Cout, OutH, OutW] at the padded pitch: dq[co, oh·Wp + ow], zero in the dropped columns,
+    /// past the last position and in the tile's padding channels, so they add nothing to dW.</summary>
+    static void PitchGradient(float[] gyd, int so, in DirectGeometry g, float[] dq, int dqo)
+    {
+        int coRound = g.CoTiles * ConvCoTile;
+        dq.AsSpan(dqo, coRound * g.QStride).Clear();
+        for (int co = 0; co < g.Cout; co++)
+            for (int oh = 0; oh < g.OutH; oh++)
+                gyd.AsSpan(so + (co * g.OutH + oh) * g.OutW, g.OutW).CopyTo(dq.AsSpan(dqo + co * g.QStride + oh * g.Wp));
+    }
+
+    /// <summary>acc[co, ci, t] += Σ over <paramref name="count"/> images and all pitch positions of dq[co]·xp[ci, · + offset(t)].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void WeightTiles(float[] xpArr, float[] dqArr, int count, in DirectGeometry g, float[] accArr)
+    {
+        int taps = g.Taps, cin = g.C, ps = g.PlaneStride, qs = g.QStride, qv = g.QVectors, coRound = g.CoTiles * ConvCoTile;
+        int imgX = cin * ps, imgQ = coRound * qs;
+        fixed (float* xp = xpArr, dq = dqArr, acc = accArr)
+        {
+            // Pairs of channel tiles take the 8 × 3 register tile; an odd last tile the 4 × 3 one.
+            for (int ct = 0; ct < g.CoTiles; ct += 2)
+            {
+                bool pair = ct + 1 < g.CoTiles;
+                float* d = dq + ct * ConvCoTile * qs;
+                for (int ci = 0; ci < cin; ci++)
+                {
+                    float* x = xp + ci * ps, a = acc + (ct * ConvCoTile * cin + ci) * taps;
+                    int t = 0;
+                    for (; t + ConvTapTile <= taps; t += ConvTapTile)
+                    {
+                        int o0 = g.TapOffset(t), o1 = g.TapOffset(t + 1), o2 = g.TapOffset(t + 2);
+                        if (pair) WeightTile8x3(x, imgX, d, imgQ, qs, count, qv, o0, o1, o2, a + t, cin * taps);
+                        else WeightTile4x3(x, imgX, d, imgQ, qs, count, qv, o0, o1, o2, a + t, cin * taps);
+                    }
+                    for (; t < taps; t++)
+                    {
+                        WeightTile4x1(x, imgX, d, imgQ, qs, count, qv, g.TapOffset(t), a + t, cin * taps);
+                        if (pair) WeightTile4x1(x, imgX, d + ConvCoTile * qs, imgQ, qs, count, qv, g.TapOffset(t), a + ConvCoTile * cin * taps + t, cin * taps);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>4 output channels × 3 taps of one input channel: per vector of positions four dY loads, three shifted
+    /// input loads, 12 FMAs; summed across lanes once per tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void WeightTile4x3(float* x, int imgX, float* d, int imgQ, int qs, int count, int qv,
+        int o0, int o1, int o2, float* acc, int coStride)
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
+        for (int i = 0; i < count; i++, x += imgX, d += imgQ)
+        {
+            // Seven running pointers: the loop body is loads and FMAs only.
+            float* p0 = x + o0, p1 = x + o1, p2 = x + o2, e0 = p0 + qv * 16;
+            float* r0 = d, r1 = d + qs, r2 = d + 2 * qs, r3 = d + 3 * qs;
+            for (; p0 < e0; p0 += 16, p1 += 16, p2 += 16, r0 += 16, r1 += 16, r2 += 16, r3 += 16)
+            {
+                var x0 = Vector512.Load(p0); var x1 = Vector512.Load(p1); var x2 = Vector512.Load(p2);
+                var d0 = Vector512.Load(r0);
+                a00 = Avx512F.FusedMultiplyAdd(d0, x0, a00); a01 = Avx512F.FusedMultiplyAdd(d0, x1, a01); a02 = Avx512F.FusedMultiplyAdd(d0, x2, a02);
+                var d1 = Vector512.Load(r1);
+                a10 = Avx512F.FusedMultiplyAdd(d1, x0, a10); a11 = Avx512F.FusedMultiplyAdd(d1, x1, a11); a12 = Avx512F.FusedMultiplyAdd(d1, x2, a12);
+                var d2 = Vector512.Load(r2);
+                a20 = Avx512F.FusedMultiplyAdd(d2, x0, a20); a21 = Avx512F.FusedMultiplyAdd(d2, x1, a21); a22 = Avx512F.FusedMultiplyAdd(d2, x2, a22);
+                var d3 = Vector512.Load(r3);
+                a30 = Avx512F.FusedMultiplyAdd(d3, x0, a30); a31 = Avx512F.FusedMultiplyAdd(d3, x1, a31); a32 = Avx512F.FusedMultiplyAdd(d3, x2, a32);
+            }
+        }
+        acc[0] += Vector512.Sum(a00); acc[1] += Vector512.Sum(a01); acc[2] += Vector512.Sum(a02); acc += coStride;
+        acc[0] += Vector512.Sum(a10); acc[1] += Vector512.Sum(a11); acc[2] += Vector512.Sum(a12); acc += coStride;
+        acc[0] += Vector512.Sum(a20); acc[1] += Vector512.Sum(a21); acc[2] += Vector512.Sum(a22); acc += coStride;
+        acc[0] += Vector512.Sum(a30); acc[1] += Vector512.Sum(a31); acc[2] += Vector512.Sum(a32);
+    }
+
+    /// <summary>8 output channels × 3 taps: eight dY loads and three shifted input loads per 24 FMAs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void WeightTile8x3(float* x, int imgX, float* d, int imgQ, int qs, int count, int qv,
+        int o0, int o1, int o2, float* acc, int coStride)
+    {
+        Vector512<float> a00 = default, a01 = default, a02 = default, a10 = default, a11 = default, a12 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a30 = default, a31 = default, a32 = default;
+        Vector512<float> a40 = default, a41 = default, a42 = default, a50 = default, a51 = default, a52 = default;
+        Vector512<float> a60 = default, a61 = default, a62 = default, a70 = default, a71 = default, a72 = default;
+        for (int i = 0; i < count; i++, x += imgX, d += imgQ)
+        {
+            float* p0 = x + o0, p1 = x + o1, p2 = x + o2, e0 = p0 + qv * 16, r = d;
+            for (; p0 < e0; p0 += 16, p1 += 16, p2 += 16, r += 16)
+            {
+                var x0 = Vector512.Load(p0); var x1 = Vector512.Load(p1); var x2 = Vector512.Load(p2);
+                var dv = Vector512.Load(r);
+                a00 = Avx512F.FusedMultiplyAdd(dv, x0, a00); a01 = Avx512F.FusedMultiplyAdd(dv, x1, a01); a02 = Avx512F.FusedMultiplyAdd(dv, x2, a02);
+                dv = Vector512.Load(r + qs);
+                a10 = Avx512F.FusedMultiplyAdd(dv, x0, a10); a11 = Avx512F.FusedMultiplyAdd(dv, x1, a11); a12 = Avx512F.FusedMultiplyAdd(dv, x2, a12);
+                dv = Vector512.Load(r + 2 * qs);
+                a20 = Avx512F.FusedMultiplyAdd(dv, x0, a20); a21 = Avx512F.FusedMultiplyAdd(dv, x1, a21); a22 = Avx512F.FusedMultiplyAdd(dv, x2, a22);
+                dv = Vector512.Load(r + 3 * qs);
+                a30 = Avx512F.FusedMultiplyAdd(dv, x0, a30); a31 = Avx512F.FusedMultiplyAdd(dv, x1, a31); a32 = Avx512F.FusedMultiplyAdd(dv, x2, a32);
+                dv = Vector512.Load(r + 4 * qs);
+                a40 = Avx512F.FusedMultiplyAdd(dv, x0, a40); a41 = Avx512F.FusedMultiplyAdd(dv, x1, a41); a42 = Avx512F.FusedMultiplyAdd(dv, x2, a42);
+                dv = Vector512.Load(r + 5 * qs);
+                a50 = Avx512F.FusedMultiplyAdd(dv, x0, a50); a51 = Avx512F.FusedMultiplyAdd(dv, x1, a51); a52 = Avx512F.FusedMultiplyAdd(dv, x2, a52);
+                dv = Vector512.Load(r + 6 * qs);
+                a60 = Avx512F.FusedMultiplyAdd(dv, x0, a60); a61 = Avx512F.FusedMultiplyAdd(dv, x1, a61); a62 = Avx512F.FusedMultiplyAdd(dv, x2, a62);
+                dv = Vector512.Load(r + 7 * qs);
+                a70 = Avx512F.FusedMultiplyAdd(dv, x0, a70); a71 = Avx512F.FusedMultiplyAdd(dv, x1, a71); a72 = Avx512F.FusedMultiplyAdd(dv, x2, a72);
+            }
+        }
+        acc[0] += Vector512.Sum(a00); acc[1] += Vector512.Sum(a01); acc[2] += Vector512.Sum(a02); acc += coStride;
+        acc[0] += Vector512.Sum(a10); acc[1] += Vector512.Sum(a11); acc[2] += Vector512.Sum(a12); acc += coStride;
+        acc[0] += Vector512.Sum(a20); acc[1] += Vector512.Sum(a21); acc[2] += Vector512.Sum(a22); acc += coStride;
+        acc[0] += Vector512.Sum(a30); acc[1] += Vector512.Sum(a31); acc[2] += Vector512.Sum(a32); acc += coStride;
+        acc[0] += Vector512.Sum(a40); acc[1] += Vector512.Sum(a41); acc[2] += Vector512.Sum(a42); acc += coStride;
+        acc[0] += Vector512.Sum(a50); acc[1] += Vector512.Sum(a51); acc[2] += Vector512.Sum(a52); acc += coStride;
+        acc[0] += Vector512.Sum(a60); acc[1] += Vector512.Sum(a61); acc[2] += Vector512.Sum(a62); acc += coStride;
+        acc[0] += Vector512.Sum(a70); acc[1] += Vector512.Sum(a71); acc[2] += Vector512.Sum(a72);
+    }
+
+    /// <summary>The remaining taps when the kernel's tap count is not a multiple of 3: 4 output channels × 1 tap.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void WeightTile4x1(float* x, int imgX, float* d, int imgQ, int qs, int count, int qv, int o, float* acc, int coStride)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        for (int i = 0; i < count; i++, x += imgX, d += imgQ)
+            for (int v = 0; v < qv; v++)
+            {
+                int q = v * 16;
+                var x0 = Vector512.Load(x + q + o);
+                a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(d + q), x0, a0);
+                a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(d + qs + q), x0, a1);
+                a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(d + 2 * qs + q), x0, a2);
+                a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(d + 3 * qs + q), x0, a3);
+            }
+        acc[0] += Vector512.Sum(a0); acc[coStride] += Vector512.Sum(a1); acc[2 * coStride] += Vector512.Sum(a2); acc[3 * coStride] += Vector512.Sum(a3);
+    }
+}
