@@ -127,15 +127,24 @@ public sealed partial class CpuBackend
         return buffer;
     }
 
-    /// <summary>Copies image planes [C, H, W] into the zero-padded scratch [C, PlaneStride] (borders and slack zeroed).</summary>
+    /// <summary>Copies image planes [C, H, W] into the zero-padded scratch [C, PlaneStride]: each row lands between its
+    /// zero borders, and only the borders, the padding rows and the slack are written besides.</summary>
     static void PadImage(float[] src, int so, in DirectGeometry g, float[] xp, int xpo = 0)
     {
+        int top = g.PadH * g.Wp, bottom = (g.PadH + g.H) * g.Wp;
         for (int ci = 0; ci < g.C; ci++)
         {
             var plane = xp.AsSpan(xpo + ci * g.PlaneStride, g.PlaneStride);
-            if (g.PadH > 0 || g.PadW > 0) plane.Clear(); else plane[(g.Hp * g.Wp)..].Clear();
+            plane[..(top + g.PadW)].Clear();
+            var rows = src.AsSpan(so + ci * g.H * g.W, g.H * g.W);
             for (int h = 0; h < g.H; h++)
-                src.AsSpan(so + (ci * g.H + h) * g.W, g.W).CopyTo(plane[((h + g.PadH) * g.Wp + g.PadW)..]);
+            {
+                int at = top + h * g.Wp + g.PadW;
+                rows.Slice(h * g.W, g.W).CopyTo(plane[at..]);
+                // This row's right border and the next row's left border are adjacent.
+                plane.Slice(at + g.W, 2 * g.PadW).Clear();
+            }
+            plane[(bottom + g.PadW)..].Clear();
         }
     }
 
@@ -247,7 +256,7 @@ public sealed partial class CpuBackend
     // ---- weight gradient -------------------------------------------------------------------------
 
     /// <summary>Images whose padded inputs and gradients a worker keeps in cache while it walks all weight tiles.</summary>
-    const int WeightGradientImages = 2;
+    const int WeightGradientImages = 4;
 
     static void DirectWeightGradient(float[] xd, int xo, float[] gyd, int gyo, int n, DirectGeometry g, float[] gwd, int gwo)
     {
@@ -288,11 +297,19 @@ public sealed partial class CpuBackend
     /// past the last position and in the tile's padding channels, so they add nothing to dW.</summary>
     static void PitchGradient(float[] gyd, int so, in DirectGeometry g, float[] dq, int dqo)
     {
-        int coRound = g.CoTiles * ConvCoTile;
-        dq.AsSpan(dqo, coRound * g.QStride).Clear();
+        int coRound = g.CoTiles * ConvCoTile, gap = g.Wp - g.OutW;
         for (int co = 0; co < g.Cout; co++)
+        {
+            var row = dq.AsSpan(dqo + co * g.QStride, g.QStride);
+            var src = gyd.AsSpan(so + co * g.OutH * g.OutW, g.OutH * g.OutW);
             for (int oh = 0; oh < g.OutH; oh++)
-                gyd.AsSpan(so + (co * g.OutH + oh) * g.OutW, g.OutW).CopyTo(dq.AsSpan(dqo + co * g.QStride + oh * g.Wp));
+            {
+                src.Slice(oh * g.OutW, g.OutW).CopyTo(row[(oh * g.Wp)..]);
+                if (oh < g.OutH - 1) row.Slice(oh * g.Wp + g.OutW, gap).Clear();
+            }
+            row[((g.OutH - 1) * g.Wp + g.OutW)..].Clear();
+        }
+        dq.AsSpan(dqo + g.Cout * g.QStride, (coRound - g.Cout) * g.QStride).Clear();
     }
 
     /// <summary>acc[co, ci, t] += Σ over <paramref name="count"/> images and all pitch positions of dq[co]·xp[ci, · + offset(t)].</summary>
