@@ -40,15 +40,16 @@ public partial interface IBackend
     /// Batch-norm training forward on x viewed as [outer, channels, inner]: per channel the batch mean and
     /// biased variance over the outer·inner values (written to <paramref name="mean"/>,
     /// <paramref name="variance"/>, both [channels]), then y = (x − mean)/√(variance + eps)·weight + bias
-    /// (weight, bias: [channels] or null for 1 and 0).
+    /// (weight, bias: [channels] or null for 1 and 0); with <paramref name="relu"/>, y = max(0, that): a following
+    /// ReLU in the same pass over the data.
     /// </summary>
     void BatchNormTrainForward(Tensor x, int outer, int channels, int inner, Tensor? weight, Tensor? bias, float eps,
-                               Tensor y, Tensor mean, Tensor variance);
+                               Tensor y, Tensor mean, Tensor variance, bool relu = false);
 
     /// <summary>y = (x − mean)/√(variance + eps)·weight + bias per channel with given statistics (evaluation
-    /// mode, running statistics); x, y viewed as [outer, channels, inner].</summary>
+    /// mode, running statistics); x, y viewed as [outer, channels, inner]; max(0, y) with <paramref name="relu"/>.</summary>
     void BatchNormApply(Tensor x, int outer, int channels, int inner, Tensor mean, Tensor variance,
-                        Tensor? weight, Tensor? bias, float eps, Tensor y);
+                        Tensor? weight, Tensor? bias, float eps, Tensor y, bool relu = false);
 
     /// <summary>
     /// Batch-norm backward over [outer, channels, inner] with M = outer·inner values per channel,
@@ -56,9 +57,12 @@ public partial interface IBackend
     /// <paramref name="sumG"/> = Σ g (the bias gradient) and <paramref name="sumGXhat"/> = Σ g·x̂ (the
     /// weight gradient), both [channels], and, if <paramref name="gx"/> is given, the input gradient:
     /// with batch statistics gx = γ/(σ·M)·(M·g − Σg − x̂·Σ g·x̂); with fixed statistics gx = γ/σ·g.
+    /// With <paramref name="reluOutput"/> (the fused forward's max(0, y)), g is the gradient of that output and
+    /// every formula above reads g·[reluOutput &gt; 0] instead: the ReLU's backward in the same passes.
     /// </summary>
     void BatchNormBackward(Tensor x, Tensor g, int outer, int channels, int inner, Tensor mean, Tensor variance,
-                           Tensor? weight, float eps, bool batchStatistics, Tensor? gx, Tensor sumG, Tensor sumGXhat);
+                           Tensor? weight, float eps, bool batchStatistics, Tensor? gx, Tensor sumG, Tensor sumGXhat,
+                           Tensor? reluOutput = null);
 
     /// <summary>
     /// Layer norm over the last <paramref name="dim"/> values of each of <paramref name="rows"/> rows:

@@ -44,7 +44,13 @@ public abstract class BatchNorm : Module
     /// <summary>Checks the input's rank (the subclass's accepted layouts).</summary>
     protected abstract void CheckInput(Tensor x);
 
-    protected override Tensor Forward(Tensor x)
+    protected override Tensor Forward(Tensor x) => Normalise(x, relu: false);
+
+    /// <summary>relu(this(x)) in one op (<see cref="Normalization.BatchNormRelu"/>): what <see cref="Sequential"/> runs for
+    /// a batch norm followed by a ReLU when no hook observes the output in between.</summary>
+    internal Tensor ForwardRelu(Tensor x) => Normalise(x, relu: true);
+
+    Tensor Normalise(Tensor x, bool relu)
     {
         CheckInput(x);
         if (x.Shape[1] != NumFeatures)
@@ -53,7 +59,8 @@ public abstract class BatchNorm : Module
             NumBatchesTracked.Backend.Map(UnaryOp.Affine, NumBatchesTracked, NumBatchesTracked, 1, 1);
         // As PyTorch: batch statistics in training or when no running statistics are kept.
         bool useBatch = Training || RunningMean == null;
-        return x.BatchNorm(Weight, Bias, RunningMean, RunningVar, useBatch, Momentum, Eps);
+        return relu ? x.BatchNormRelu(Weight, Bias, RunningMean, RunningVar, useBatch, Momentum, Eps)
+                    : x.BatchNorm(Weight, Bias, RunningMean, RunningVar, useBatch, Momentum, Eps);
     }
 
     protected override void OnTensorMoved(string name, Tensor moved)

@@ -20,6 +20,9 @@ public abstract class Module
 
     List<Func<Module, Tensor, Tensor>>? _forwardHooks;
 
+    /// <summary>Whether a forward hook would see this module's output (containers fuse only unobserved layers).</summary>
+    internal bool HasForwardHooks => _forwardHooks is { Count: > 0 };
+
     /// <summary>Runs the module: <see cref="Forward"/>, then the forward hooks in registration order (PyTorch's
     /// <c>module(x)</c>). Containers call their children through this, so a hook sees every call of the layer
     /// inside any model.</summary>

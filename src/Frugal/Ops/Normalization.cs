@@ -18,7 +18,16 @@ public static class Normalization
     /// </summary>
     public static Tensor BatchNorm(this Tensor x, Tensor? weight, Tensor? bias, Tensor? runningMean, Tensor? runningVar,
                                    bool training, float momentum = 0.1f, float eps = 1e-5f) =>
-        new BatchNormFn().Forward(x, weight, bias, runningMean, runningVar, training, momentum, eps);
+        new BatchNormFn().Forward(x, weight, bias, runningMean, runningVar, training, momentum, eps, relu: false);
+
+    /// <summary>
+    /// relu(batch_norm(x, …)) as one op: the ReLU is applied in the normalising pass and its backward in the batch norm's
+    /// backward passes (masking g by the saved output), so the pre-activation is never written and each of the two
+    /// saves a full read and write of the tensor. Same values and gradients as <c>x.BatchNorm(…).Relu()</c>.
+    /// </summary>
+    public static Tensor BatchNormRelu(this Tensor x, Tensor? weight, Tensor? bias, Tensor? runningMean, Tensor? runningVar,
+                                       bool training, float momentum = 0.1f, float eps = 1e-5f) =>
+        new BatchNormFn().Forward(x, weight, bias, runningMean, runningVar, training, momentum, eps, relu: true);
 
     /// <summary>
     /// Layer norm over the last axes of x, which must equal <paramref name="normalizedShape"/>:
@@ -38,13 +47,13 @@ public static class Normalization
     sealed class BatchNormFn : Function
     {
         Tensor _x = null!, _mean = null!, _var = null!;
-        Tensor? _weight;
+        Tensor? _weight, _reluOutput;
         int _outer, _channels, _inner;
         float _eps;
         bool _batchStats, _hasWeight, _hasBias;
 
         public Tensor Forward(Tensor x, Tensor? weight, Tensor? bias, Tensor? runningMean, Tensor? runningVar,
-                              bool training, float momentum, float eps)
+                              bool training, float momentum, float eps, bool relu)
         {
             if (x.Rank < 2) throw new ArgumentException($"batch_norm: expected input [N, C] or [N, C, ...], got {x.Shape}");
             int n = x.Shape[0], c = x.Shape[1], inner = x.Shape.Prod(2, x.Rank), m = n * inner;
@@ -65,12 +74,12 @@ public static class Normalization
                 if (m <= 1) throw new ArgumentException($"batch_norm: expected more than 1 value per channel when training, got input {x.Shape}");
                 mean = Tensor.Empty(new Shape(c), x.Device);
                 var = Tensor.Empty(new Shape(c), x.Device);
-                backend.BatchNormTrainForward(x, n, c, inner, weight, bias, eps, y, mean, var);
+                backend.BatchNormTrainForward(x, n, c, inner, weight, bias, eps, y, mean, var, relu);
                 if (runningMean != null) UpdateRunning(runningMean, runningVar!, mean, var, momentum, m);
             }
             else
             {
-                backend.BatchNormApply(x, n, c, inner, runningMean!, runningVar!, weight, bias, eps, y);
+                backend.BatchNormApply(x, n, c, inner, runningMean!, runningVar!, weight, bias, eps, y, relu);
                 // Copies: the buffers may be updated in place by a later training step before this backward runs.
                 mean = runningMean!; var = runningVar!;
                 if (NeedsGrad(x, weight ?? x, bias ?? x)) { mean = Arithmetic.Raw(UnaryOp.Copy, mean); var = Arithmetic.Raw(UnaryOp.Copy, var); }
@@ -81,7 +90,7 @@ public static class Normalization
             var inputs = new List<Tensor> { x };
             if (weight != null) inputs.Add(weight);
             if (bias != null) inputs.Add(bias);
-            if (NeedsGrad(inputs.ToArray())) { _x = x; _mean = mean; _var = var; _weight = weight; }
+            if (NeedsGrad(inputs.ToArray())) { _x = x; _mean = mean; _var = var; _weight = weight; _reluOutput = relu ? y : null; }
             return Record(y, inputs.ToArray());
         }
 
@@ -104,7 +113,7 @@ public static class Normalization
             var sumG = Tensor.Empty(new Shape(_channels), g.Device);
             var sumGXhat = Tensor.Empty(new Shape(_channels), g.Device);
             var gx = Inputs[0].RequiresGrad ? Arithmetic.NewLike(_x) : null;
-            g.Backend.BatchNormBackward(_x, g, _outer, _channels, _inner, _mean, _var, _weight, _eps, _batchStats, gx, sumG, sumGXhat);
+            g.Backend.BatchNormBackward(_x, g, _outer, _channels, _inner, _mean, _var, _weight, _eps, _batchStats, gx, sumG, sumGXhat, _reluOutput);
             var res = new List<Tensor?> { gx };
             if (_hasWeight) res.Add(sumGXhat);
             if (_hasBias) res.Add(sumG);

@@ -26,9 +26,9 @@ public sealed partial class CpuBackend
     // ---- batch norm --------------------------------------------------------------------------
 
     public void BatchNormTrainForward(Tensor x, int outer, int channels, int inner, Tensor? weight, Tensor? bias, float eps,
-                                      Tensor y, Tensor mean, Tensor variance)
+                                      Tensor y, Tensor mean, Tensor variance, bool relu = false)
     {
-        var p = new BnArgs(x, outer, channels, inner, weight, bias, mean, variance, eps);
+        var p = new BnArgs(x, outer, channels, inner, weight, bias, mean, variance, eps, relu);
         var yd = Data(y); int yo = y.Offset;
         if (inner >= ChannelMajorMinInner)
             ForItems(channels, outer * inner, (c0, c1) =>
@@ -51,9 +51,9 @@ public sealed partial class CpuBackend
     }
 
     public void BatchNormApply(Tensor x, int outer, int channels, int inner, Tensor mean, Tensor variance,
-                               Tensor? weight, Tensor? bias, float eps, Tensor y)
+                               Tensor? weight, Tensor? bias, float eps, Tensor y, bool relu = false)
     {
-        var p = new BnArgs(x, outer, channels, inner, weight, bias, mean, variance, eps);
+        var p = new BnArgs(x, outer, channels, inner, weight, bias, mean, variance, eps, relu);
         var yd = Data(y); int yo = y.Offset;
         if (inner >= ChannelMajorMinInner)
             ForItems(channels, outer * inner, (c0, c1) =>
@@ -71,10 +71,13 @@ public sealed partial class CpuBackend
     }
 
     public void BatchNormBackward(Tensor x, Tensor g, int outer, int channels, int inner, Tensor mean, Tensor variance,
-                                  Tensor? weight, float eps, bool batchStatistics, Tensor? gx, Tensor sumG, Tensor sumGXhat)
+                                  Tensor? weight, float eps, bool batchStatistics, Tensor? gx, Tensor sumG, Tensor sumGXhat,
+                                  Tensor? reluOutput = null)
     {
         var p = new BnArgs(x, outer, channels, inner, weight, null, mean, variance, eps);
         var gd = Data(g); int go = g.Offset;
+        float[]? rd = reluOutput == null ? null : Data(reluOutput);
+        int ro = reluOutput?.Offset ?? 0;
         var sgd = Data(sumG); var sxd = Data(sumGXhat);
         int sgo = sumG.Offset, sxo = sumGXhat.Offset;
         float[]? od = gx == null ? null : Data(gx);
@@ -83,6 +86,8 @@ public sealed partial class CpuBackend
         if (inner >= ChannelMajorMinInner)
             ForItems(channels, 2 * m, (c0, c1) =>
             {
+                // Fused with a ReLU: the channel's g·[y > 0], formed once while it is read and re-read from cache.
+                var masked = rd == null ? null : new float[m];
                 for (int c = c0; c < c1; c++)
                 {
                     float mu = p.Mean[p.MeanOffset + c], invStd = 1f / MathF.Sqrt(p.Var[p.VarOffset + c] + eps);
@@ -90,7 +95,14 @@ public sealed partial class CpuBackend
                     for (int n = 0; n < outer; n++)
                     {
                         int at = n * row + c * inner;
-                        var (a, b) = SumAndCenteredDot(gd.AsSpan(go + at, inner), p.X.AsSpan(p.XOffset + at, inner), mu);
+                        ReadOnlySpan<float> gr = gd.AsSpan(go + at, inner);
+                        if (masked != null)
+                        {
+                            var mr = masked.AsSpan(n * inner, inner);
+                            Simd.Zip<ReluBackwardOperator>(rd.AsSpan(ro + at, inner), gr, mr);
+                            gr = mr;
+                        }
+                        var (a, b) = SumAndCenteredDot(gr, p.X.AsSpan(p.XOffset + at, inner), mu);
                         sg += a; sgx += b;
                     }
                     float sumGc = (float)sg, sumGXc = (float)(sgx * invStd);
@@ -100,7 +112,8 @@ public sealed partial class CpuBackend
                     for (int n = 0; n < outer; n++)
                     {
                         int at = n * row + c * inner;
-                        CombineCentered(gd.AsSpan(go + at, inner), ka, p.X.AsSpan(p.XOffset + at, inner), mu, kb, kc, od.AsSpan(oo + at, inner));
+                        ReadOnlySpan<float> gr = masked != null ? masked.AsSpan(n * inner, inner) : gd.AsSpan(go + at, inner);
+                        CombineCentered(gr, ka, p.X.AsSpan(p.XOffset + at, inner), mu, kb, kc, od.AsSpan(oo + at, inner));
                     }
                 }
             });
@@ -112,9 +125,17 @@ public sealed partial class CpuBackend
                 int w = cols.Width;
                 var accG = new double[w]; var accGX = new double[w];
                 var fG = new float[w]; var fGX = new float[w]; var tmp = new float[w];
-                for (int n = 0; n < outer; n++)
+                var maskedRow = rd == null ? null : new float[w];
+                ReadOnlySpan<float> Grad(int n)
                 {
                     ReadOnlySpan<float> gr = gd.AsSpan(go + n * row + cols.Start, w);
+                    if (maskedRow == null) return gr;
+                    Simd.Zip<ReluBackwardOperator>(rd.AsSpan(ro + n * row + cols.Start, w), gr, maskedRow);
+                    return maskedRow;
+                }
+                for (int n = 0; n < outer; n++)
+                {
+                    var gr = Grad(n);
                     TensorPrimitives.Add(fG, gr, fG);
                     TensorPrimitives.Subtract(p.X.AsSpan(p.XOffset + n * row + cols.Start, w), cols.ColMean, tmp);
                     TensorPrimitives.MultiplyAdd(tmp, gr, fGX, fGX);
@@ -141,7 +162,7 @@ public sealed partial class CpuBackend
                     var o = od.AsSpan(oo + at, w);
                     TensorPrimitives.Subtract(p.X.AsSpan(p.XOffset + at, w), cols.ColMean, centred);
                     TensorPrimitives.MultiplyAdd(centred, colB, colC, o);
-                    TensorPrimitives.MultiplyAdd(gd.AsSpan(go + at, w), colA, o, o);
+                    TensorPrimitives.MultiplyAdd(Grad(n), colA, o, o);
                 }
             });
     }
@@ -171,9 +192,13 @@ public sealed partial class CpuBackend
         public readonly float[]? W, B;
         public readonly int XOffset, MeanOffset, VarOffset, WOffset, BOffset, Outer, Channels, Inner;
         public readonly float Eps;
+        /// <summary>The output is max(0, y): a ReLU fused into the normalising pass.</summary>
+        public readonly bool Relu;
 
-        public BnArgs(Tensor x, int outer, int channels, int inner, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, float eps)
+        public BnArgs(Tensor x, int outer, int channels, int inner, Tensor? weight, Tensor? bias, Tensor mean, Tensor variance, float eps,
+            bool relu = false)
         {
+            Relu = relu;
             X = Data(x); XOffset = x.Offset;
             Mean = Data(mean); MeanOffset = mean.Offset;
             Var = Data(variance); VarOffset = variance.Offset;
@@ -199,14 +224,16 @@ public sealed partial class CpuBackend
             return (mu, (float)(sq / count));
         }
 
-        /// <summary>y = (x − μ)·γσ⁻¹ + β over one channel.</summary>
+        /// <summary>y = (x − μ)·γσ⁻¹ + β over one channel (then max(0, y) when fused with a ReLU).</summary>
         public void NormaliseChannel(int c, float mu, float var, float[] y, int yOffset)
         {
             float scale = Gamma(c) / MathF.Sqrt(var + Eps), shift = Beta(c);
             for (int n = 0; n < Outer; n++)
             {
                 int at = n * Row + c * Inner;
-                CombineCentered(default, 0, X.AsSpan(XOffset + at, Inner), mu, scale, shift, y.AsSpan(yOffset + at, Inner));
+                var ys = y.AsSpan(yOffset + at, Inner);
+                CombineCentered(default, 0, X.AsSpan(XOffset + at, Inner), mu, scale, shift, ys);
+                if (Relu) TensorPrimitives.Max(ys, 0f, ys);
             }
         }
     }
@@ -295,7 +322,9 @@ public sealed partial class CpuBackend
             {
                 int at = n * p.Row + Start;
                 TensorPrimitives.Subtract(p.X.AsSpan(p.XOffset + at, Width), ColMean, tmp);
-                TensorPrimitives.MultiplyAdd(tmp, _colScale, _colShift, y.AsSpan(yOffset + at, Width));
+                var ys = y.AsSpan(yOffset + at, Width);
+                TensorPrimitives.MultiplyAdd(tmp, _colScale, _colShift, ys);
+                if (p.Relu) TensorPrimitives.Max(ys, 0f, ys);
             }
         }
     }

@@ -52,24 +52,34 @@ public sealed partial class CudaBackend
     }
 
     public void BatchNormTrainForward(Tensor x, int outer, int channels, int inner, Tensor? weight, Tensor? bias, float eps,
-                                      Tensor y, Tensor mean, Tensor variance)
+                                      Tensor y, Tensor mean, Tensor variance, bool relu = false)
     {
         Launch(NormKernels.Module, "fr_batch_norm_train", LaunchShape.PerRow(channels),
             P(x), P(weight, this), P(bias, this), P(y), P(mean), P(variance), outer, channels, inner, eps);
+        // The GPU's kernels are not fused: the ReLU is its own launch.
+        if (relu) Map(UnaryOp.Relu, y, y);
     }
 
     public void BatchNormApply(Tensor x, int outer, int channels, int inner, Tensor mean, Tensor variance,
-                               Tensor? weight, Tensor? bias, float eps, Tensor y)
+                               Tensor? weight, Tensor? bias, float eps, Tensor y, bool relu = false)
     {
         int n = outer * channels * inner;
         if (n == 0) return;
         Launch(NormKernels.Module, "fr_batch_norm_apply", LaunchShape.ForElements(n),
             P(x), P(mean), P(variance), P(weight, this), P(bias, this), P(y), n, channels, inner, eps);
+        if (relu) Map(UnaryOp.Relu, y, y);
     }
 
     public void BatchNormBackward(Tensor x, Tensor g, int outer, int channels, int inner, Tensor mean, Tensor variance,
-                                  Tensor? weight, float eps, bool batchStatistics, Tensor? gx, Tensor sumG, Tensor sumGXhat)
+                                  Tensor? weight, float eps, bool batchStatistics, Tensor? gx, Tensor sumG, Tensor sumGXhat,
+                                  Tensor? reluOutput = null)
     {
+        if (reluOutput != null)
+        {
+            var masked = Tensor.Uninitialized(g.Shape, g.Device);
+            Zip(BinaryOp.ReluBackward, reluOutput, g, masked);
+            g = masked;
+        }
         Launch(NormKernels.Module, "fr_batch_norm_backward", LaunchShape.PerRow(channels),
             P(x), P(g), P(mean), P(variance), P(weight, this), P(gx, this), P(sumG), P(sumGXhat), outer, channels, inner, eps, Flag(batchStatistics));
     }

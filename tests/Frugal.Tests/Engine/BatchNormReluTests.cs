@@ -1,0 +1,74 @@
+using Frugal.Nn;
+using Frugal.Ops;
+using Frugal.Tensors;
+
+namespace Frugal.Tests.Engine;
+
+/// <summary>The fused relu(batch_norm(x)) against the two ops composed, and when Sequential fuses them.</summary>
+public class BatchNormReluTests
+{
+    public static TheoryData<string, int[]> Shapes()
+    {
+        var d = new TheoryData<string, int[]>();
+        foreach (var dev in TestDevices.Names)
+        {
+            d.Add(dev, [6, 5]);            // [N, C]: the row-wise kernel
+            d.Add(dev, [4, 3, 2, 3]);      // small planes: row-wise
+            d.Add(dev, [3, 2, 8, 8]);      // channel-wise
+        }
+        return d;
+    }
+
+    [Theory, MemberData(nameof(Shapes))]
+    public void Fused_values_and_gradients_equal_batch_norm_then_relu(string device, int[] shape)
+    {
+        var d = Device.Parse(device);
+        int c = shape[1];
+        foreach (bool training in new[] { true, false })
+        {
+            var rm = Tensor.Randn(new Shape(c), new Generator(6), d);
+            var rv = Tensor.Uniform(new Shape(c), 0.5f, 2f, new Generator(7), d);
+            (float[] Y, float[] Gx, float[] Gw, float[] Gb) Run(bool fused)
+            {
+                var x = Check.Param(d, 3, shape); var w = Check.Param(d, 4, c); var b = Check.Param(d, 5, c);
+                var y = fused ? x.BatchNormRelu(w, b, training ? null : rm, training ? null : rv, training)
+                              : x.BatchNorm(w, b, training ? null : rm, training ? null : rv, training).Relu();
+                y.Backward(Tensor.Randn(y.Shape, new Generator(8), d));
+                return (y.ToArray(), x.Grad!.ToArray(), w.Grad!.ToArray(), b.Grad!.ToArray());
+            }
+            var f = Run(true); var u = Run(false);
+            Assert.Contains(f.Y, v => v == 0);       // the ReLU did clip something
+            Check.Close(u.Y, f.Y, 1e-6f, 1e-5f, "y");
+            Check.Close(u.Gx, f.Gx, 1e-5f, 1e-4f, "gx");
+            Check.Close(u.Gw, f.Gw, 1e-5f, 1e-4f, "gw");
+            Check.Close(u.Gb, f.Gb, 1e-5f, 1e-4f, "gb");
+        }
+    }
+
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void Fused_gradients_pass_the_finite_difference_check(string device)
+    {
+        var d = Device.Parse(device);
+        var x = Check.Param(d, 13, 3, 2, 4, 4); var w = Check.Param(d, 14, 2); var b = Check.Param(d, 15, 2);
+        Check.Gradients(t => t[0].BatchNormRelu(t[1], t[2], null, null, training: true), x, w, b);
+    }
+
+    [Fact]
+    public void Sequential_fuses_an_unobserved_batch_norm_and_relu_and_keeps_observed_ones_apart()
+    {
+        var model = new Sequential(new Conv2d(1, 4, 3, padding: 1), new BatchNorm2d(4), new ReLU());
+        var x = Tensor.Randn(new Shape(2, 1, 5, 5), new Generator(1));
+        var fused = model.Call(x);
+        Assert.Equal("BatchNormFn", fused.GradFn!.GetType().Name);
+        // The same layers called one by one (what an observed pair runs) give the same output.
+        var separate = model[2].Call(model[1].Call(model[0].Call(x)));
+        Assert.NotEqual("BatchNormFn", separate.GradFn!.GetType().Name);
+        Check.Close(separate.ToArray(), fused.ToArray(), 1e-6f, 1e-5f, "y");
+        int seen = 0;
+        using var handle = model[2].RegisterForwardHook((_, y) => { seen++; return y; });
+        var observed = model.Call(x);
+        Assert.Equal(1, seen);
+        Assert.NotEqual("BatchNormFn", observed.GradFn!.GetType().Name);
+        Check.Close(separate.ToArray(), observed.ToArray(), 1e-6f, 1e-5f, "y with a hook");
+    }
+}
