@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Frugal.Backends.Cpu;
@@ -89,6 +90,7 @@ internal static class ColumnPasses
     /// <summary>d[j] = s[idx[j]]·(scale[j]): chunk c of the row contributes its kept lanes, packed, at the running output
     /// position (the next chunk's store overwrites the lanes past them); the last chunks, where a 16-float store would
     /// pass the end of d, finish element by element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void GatherRow(float* s, int cols, int* idx, int k, float* scale, float* d, ChunkMasks chunks)
     {
         int p = 0;
@@ -146,6 +148,7 @@ internal static class ColumnPasses
 
     /// <summary>d = 0 but d[idx[j]] = s[j]·(scale[j]): each whole chunk of d is one expand store (zeros in the dropped
     /// lanes); the chunks a 16-float load of s or store into d would overrun are cleared and filled element by element.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void ExpandRow(float* s, int* idx, int k, float* scale, float* d, int cols, ChunkMasks chunks)
     {
         int p = 0, c = 0;

@@ -9,12 +9,15 @@ namespace Frugal.Methods.Approximate;
 /// Measures what <see cref="AutoKeep"/> chooses from (METHODS.md §2): a Linear/Conv2d layer's exact forward + backward
 /// milliseconds on a real input, the same for the forward-sampled layer at each candidate keep (norms, draw, gathers
 /// and the gradient scatter included, so the method's own cost counts), and each keep's relative output error
-/// ‖Ŷ − Y‖_F/‖Y‖_F on that input (RMS over draws for the random samplers; Top-k draws once). Exact and sampled
-/// passes alternate and each takes its fastest of <c>reps</c>, so a load burst on a shared machine hits both alike.
+/// ‖Ŷ − Y‖_F/‖Y‖_F on that input (RMS over draws for the random samplers; Top-k draws once). Exact and sampled passes
+/// alternate in rounds; the exact time is the fastest round's, a keep's time that times the median of its per-round
+/// ratios to exact, so a load burst on a shared machine, which slows a whole round, does not decide the choice.
 /// The layer's gradients are restored afterwards: measuring leaves training untouched.
 /// </summary>
 public static class LayerCostMeter
 {
+    const int Warmup = 5;
+
     /// <param name="name">The layer's state-dict name, carried into the result.</param>
     /// <param name="layer">The exact Linear or Conv2d (its parameters are the ones trained).</param>
     /// <param name="input">What the layer sees in training.</param>
@@ -22,9 +25,9 @@ public static class LayerCostMeter
     /// <param name="settings">Sampler, minimal k and score; the keep is replaced by each of <paramref name="keeps"/>.</param>
     /// <param name="keeps">The candidate keep ratios.</param>
     /// <param name="rng">Randomness of the random samplers' draws.</param>
-    /// <param name="reps">Timed repetitions of each pass (the fastest counts).</param>
+    /// <param name="reps">Timed rounds (after <c>Warmup</c> untimed ones).</param>
     public static LayerCost Measure(string name, Module layer, Tensor input, bool inputNeedsGrad, ApproxSettings settings,
-        IReadOnlyList<double> keeps, Generator rng, int reps = 3)
+        IReadOnlyList<double> keeps, Generator rng, int reps = 7)
     {
         if (layer is not (Linear or Conv2d)) throw new ArgumentException($"layer_cost: {layer} is neither Linear nor Conv2d");
         if (reps < 1) throw new ArgumentException($"layer_cost: reps must be at least 1, got {reps}");
@@ -44,19 +47,20 @@ public static class LayerCostMeter
             using (GradMode.NoGrad()) y = layer.Call(x);
             var dy = Tensor.Full(y.Shape, 1f, y.Device);
             double exactMs = double.PositiveInfinity;
-            var ms = new double[sampled.Count];
-            Array.Fill(ms, double.PositiveInfinity);
-            // One untimed round first: JIT, buffer-pool sizes, GEMM scratch.
-            for (int r = -1; r < reps; r++)
+            var ratios = sampled.Select(_ => new List<double>()).ToList();
+            for (int r = -Warmup; r < reps; r++)
             {
-                double t = Time(layer, x, dy);
-                if (r >= 0) exactMs = Math.Min(exactMs, t);
+                double exact = Time(layer, x, dy);
+                if (r >= 0) exactMs = Math.Min(exactMs, exact);
                 for (int j = 0; j < sampled.Count; j++)
                 {
-                    t = Time(sampled[j], x, dy);
-                    if (r >= 0) ms[j] = Math.Min(ms[j], t);
+                    double t = Time(sampled[j], x, dy);
+                    if (r >= 0) ratios[j].Add(t / exact);
                 }
             }
+            // Sampled time = the fastest exact time × the median of the per-round ratios: a load burst slows both
+            // passes of a round alike, so the ratio survives it where the times themselves do not.
+            var ms = ratios.Select(q => exactMs * Median(q)).ToArray();
             var options = new List<KeepCost>();
             for (int j = 0; j < sampled.Count; j++)
                 options.Add(new KeepCost(keeps[j], ms[j], RelativeError(sampled[j], x, y, settings.Sampler.Unbiased ? 4 : 1)));
@@ -67,6 +71,12 @@ public static class LayerCostMeter
             for (int i = 0; i < parameters.Count; i++) parameters[i].Grad = grads[i];
             layer.Train(wasTraining);
         }
+    }
+
+    static double Median(List<double> v)
+    {
+        var s = v.Order().ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
     }
 
     /// <summary>Milliseconds of one forward and backward of <paramref name="m"/> on x with upstream gradient dy.</summary>
