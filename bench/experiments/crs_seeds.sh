@@ -48,7 +48,6 @@ for cfg in $CONFIGS; do
     # shellcheck disable=SC2046
     "$frugal" train --model "$MODEL" --epochs "$EPOCHS" --seed "$seed" --train-limit "$TRAIN_LIMIT" --test-limit "$TEST_LIMIT" \
       --out "$run" $(config_flags "$cfg") > "$run.log" 2>&1
-    grep '^approx:' "$run.log" | sed "s|^|$cfg seed $seed: |" || true
     grep '^epoch' "$run.log" | tail -1 | sed "s|^|$cfg seed $seed: |"
   done
 done
