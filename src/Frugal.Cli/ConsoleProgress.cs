@@ -76,6 +76,7 @@ sealed class ConsoleProgress(TrainOptions o, Frugal.Distributed.IProcessGroup gr
         var parts = new List<string>();
         if (m.Extra.TryGetValue("wire_bytes_per_step", out var wire) && m.Extra.TryGetValue("ranks", out var ranks) && Convert.ToInt32(ranks) > 1)
             parts.Add($"{Convert.ToDouble(wire) / 1e6:F2} MB/step on the wire");
+        if (m.Extra.TryGetValue("approx_auto_keeps", out var keeps)) parts.Add($"approx auto keeps {keeps}");
         if (m.Extra.TryGetValue("drop_rate", out var drop)) parts.Add($"{100 * Convert.ToDouble(drop):F1}% of micro-batches dropped");
         if (m.Extra.TryGetValue("partitions", out var k))
             parts.Add($"{k} partitions, local test acc " + string.Join("/", Enumerable.Range(1, Convert.ToInt32(k))

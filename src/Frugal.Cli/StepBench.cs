@@ -30,6 +30,18 @@ static class StepBench
         readonly IReadOnlyList<ITrainingMethod> _methods;
         int _batch;
 
+        /// <summary>What layers = auto measured and chose, one line per layer (none before the second step).</summary>
+        public IEnumerable<string> AutoKeepReport()
+        {
+            foreach (var crs in _methods.OfType<Frugal.Methods.Approximate.CrsApproximation>())
+            {
+                if (crs.AutoCosts == null) continue;
+                yield return $"  approx auto keeps {crs.AutoKeeps}; measured fwd+bwd ms (relative error):";
+                foreach (var c in crs.AutoCosts)
+                    yield return $"    {c.Name,-10} exact {c.ExactMs,7:F2}   " + string.Join("   ", c.Options.Select(k => $"keep {k.Keep:0.##}: {k.Ms,7:F2} ({k.Error:F3})"));
+            }
+        }
+
         /// <summary>With <paramref name="attachMethods"/> false, the exact model of the same options (the baseline of --compare).</summary>
         public Stepper(TrainOptions o, bool attachMethods = true)
         {
@@ -89,6 +101,7 @@ static class StepBench
             if (s >= 0) { fwd += f; bwd += b; upd += u; }
         }
         Profiler.Enabled = false;
+        foreach (var line in stepper.AutoKeepReport()) Console.WriteLine(line);
         double total = fwd + bwd + upd;
         Console.WriteLine($"{o.Model}{Describe(o)} on {o.Device}, batch {o.BatchSize}, {steps} steps: {total / steps:F2} ms/step = {o.BatchSize * steps / (total / 1000):F0} samples/s");
         Console.WriteLine($"  forward {fwd / steps:F2} ms, backward {bwd / steps:F2} ms, optimizer + buffer recycling {upd / steps:F2} ms");
@@ -108,6 +121,7 @@ static class StepBench
     {
         var runs = new[] { ("exact", new Stepper(o, attachMethods: false)), ("methods", new Stepper(o)) };
         foreach (var (_, s) in runs) for (int i = 0; i < 3; i++) s.Step();   // warm-up: JIT, pools, scratch buffers
+        foreach (var line in runs[1].Item2.AutoKeepReport()) Console.WriteLine(line);
         var ms = new List<double>[] { [], [] };
         for (int r = 0; r < rounds; r++)
             for (int j = 0; j < 2; j++)

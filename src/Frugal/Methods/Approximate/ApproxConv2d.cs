@@ -25,6 +25,10 @@ public sealed class ApproxConv2d : Module
     public Tensor? Bias { get; private set; }
     public ApproxSettings Settings { get; set; }
     public ApproxLayerStats Stats { get; } = new();
+    /// <summary>Set: the next training forward keeps a copy of its input in <see cref="CapturedInput"/> (what
+    /// <see cref="CrsApproximation"/> measures the keeps of layers = auto on).</summary>
+    internal bool CaptureInput { get; set; }
+    internal (Tensor Input, bool NeedsGrad)? CapturedInput { get; set; }
     readonly Generator? _generator;
 
     /// <param name="exact">The layer replaced; its weight and bias tensors are shared.</param>
@@ -45,6 +49,7 @@ public sealed class ApproxConv2d : Module
     protected override Tensor Forward(Tensor x)
     {
         if (!Training) return x.Conv2d(Weight, Bias, Stride, Padding, 1, Dilation);
+        if (CaptureInput) { CapturedInput = (TermSampling.Snapshot(x), x.RequiresGrad); CaptureInput = false; }
         var win = Conv.Geometry(x, Weight, Bias, Stride, Padding, 1, Dilation);
         var s = Settings;
         var rng = _generator ?? Generator.Default;

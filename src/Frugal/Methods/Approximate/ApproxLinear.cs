@@ -21,6 +21,10 @@ public sealed class ApproxLinear : Module
     public Tensor? Bias { get; private set; }
     public ApproxSettings Settings { get; set; }
     public ApproxLayerStats Stats { get; } = new();
+    /// <summary>Set: the next training forward keeps a copy of its input in <see cref="CapturedInput"/> (what
+    /// <see cref="CrsApproximation"/> measures the keeps of layers = auto on).</summary>
+    internal bool CaptureInput { get; set; }
+    internal (Tensor Input, bool NeedsGrad)? CapturedInput { get; set; }
     readonly Generator? _generator;
 
     /// <param name="exact">The layer replaced; its weight and bias tensors are shared.</param>
@@ -41,25 +45,22 @@ public sealed class ApproxLinear : Module
         if (x.Rank != 2 || x.Shape[1] != InFeatures)
             throw new ArgumentException($"ApproxLinear({InFeatures}, {OutFeatures}): input has shape {x.Shape}, expected [N, {InFeatures}]");
         if (!Training) return x.Linear(Weight, Bias);
+        if (CaptureInput) { CapturedInput = (TermSampling.Snapshot(x), x.RequiresGrad); CaptureInput = false; }
         var s = Settings;
         var rng = _generator ?? Generator.Default;
         int n = x.Shape[0];
         double full = (double)n * InFeatures * OutFeatures;
         Tensor xs = x, ws = Weight;
-        int kept = InFeatures;
+        ColumnSample? sample = null;
+        // The scale goes on the smaller gathered operand, X[:,S] [N, k] or W[:,S] [out, k]: one pass over it
+        // forward, and one over its gradient backward.
+        bool scaleX = n <= OutFeatures;
         if (s.Mode != ApproxMode.Backward)
         {
-            var sample = TermSampling.SampleInputs(s, x, Weight, rng, Stats.Forward);
-            if (!sample.IsExact)
-            {
-                // The scale goes on the smaller gathered operand, X[:,S] [N, k] or W[:,S] [out, k]: one pass over it
-                // forward, and one over its gradient backward.
-                bool scaleX = n <= OutFeatures;
-                xs = TermSampling.Gather(x, 1, sample, scaled: scaleX);
-                ws = TermSampling.Gather(Weight, 1, sample, scaled: !scaleX);
-                kept = sample.Count;
-            }
+            sample = TermSampling.SampleInputs(s, x, Weight, rng, Stats.Forward, fused: SampledInputsLinearFn.Supports(x, Weight));
+            if (sample.IsExact) sample = null;
         }
+        int kept = sample?.Count ?? InFeatures;
         double executed = (double)n * kept * OutFeatures;
         Stats.AddMacs(full, executed);
         bool grads = GradMode.IsEnabled && (x.RequiresGrad || Weight.RequiresGrad || (Bias?.RequiresGrad ?? false));
@@ -71,7 +72,14 @@ public sealed class ApproxLinear : Module
                 int passes = (Weight.RequiresGrad ? 1 : 0) + (x.RequiresGrad ? 1 : 0);
                 Stats.AddMacs(passes * full, passes * executed);
             }
-            return xs.Linear(ws, Bias);
+            if (sample == null) return x.Linear(Weight, Bias);
+            if (SampledInputsLinearFn.Supports(x, Weight)) return new SampledInputsLinearFn(sample, scaleX).Forward(x, Weight, Bias);
+            return TermSampling.Gather(x, 1, sample, scaled: scaleX).Linear(TermSampling.Gather(Weight, 1, sample, scaled: !scaleX), Bias);
+        }
+        if (sample != null)
+        {
+            xs = TermSampling.Gather(x, 1, sample, scaled: scaleX);
+            ws = TermSampling.Gather(Weight, 1, sample, scaled: !scaleX);
         }
         return new SampledBackwardLinearFn(s, rng, Stats, full).Forward(xs, ws, Bias);
     }

@@ -31,8 +31,15 @@ public sealed record ApproxOptions
     /// <summary>Never keep fewer than this many columns/rows (the reference's minimal_k).</summary>
     public int MinK { get; init; } = 10;
     /// <summary>Which layers: null = every conv/linear except the first and the classifier; otherwise comma-separated
-    /// layer names (as in the state dict, e.g. "3,7.conv1"), each optionally name=keep, or "all".</summary>
+    /// layer names (as in the state dict, e.g. "3,7.conv1"), each optionally name=keep, "all", or "auto": every
+    /// conv/linear but the classifier, each at the keep <see cref="AutoKeep"/> picks from measured cost and predicted
+    /// error on the first training batch (keep, keep + 0.2, … below 1, or exact; see <see cref="ErrorBudget"/>).</summary>
     public string? Layers { get; init; }
+    /// <summary>layers = auto: the largest sum over layers of the predicted relative output errors ‖Ŷ − Y‖/‖Y‖.</summary>
+    public double ErrorBudget { get; init; } = 0.5;
+    /// <summary>layers = auto: a layer is sampled (or its keep lowered) only if that saves at least this fraction of the
+    /// candidate layers' total exact forward + backward time; smaller savings leave it exact.</summary>
+    public double MinSaving { get; init; } = 0.03;
     /// <summary>The reference code's ε-uniform mix (0.1 there; 0 = the paper's optimal probabilities): CRS draws from
     /// (1 − ε)·a/Σa + ε/n; Bernoulli uses the reference's clip min(1, k·a/Σa) mixed the same way instead of water-filling.</summary>
     public double Epsilon { get; init; }
@@ -44,6 +51,8 @@ public sealed record ApproxOptions
     public ApproxOptions Validate()
     {
         OptionException.Require(Epsilon >= 0 && Epsilon < 1, "epsilon", $"must be in [0, 1), got {Epsilon}");
+        OptionException.Require(ErrorBudget >= 0, "error_budget", $"must be ≥ 0, got {ErrorBudget}");
+        OptionException.Require(MinSaving >= 0 && MinSaving < 1, "min_saving", $"must be in [0, 1), got {MinSaving}");
         _ = Settings;
         return this;
     }

@@ -7,7 +7,10 @@ namespace Frugal.Methods.Approximate;
 /// Column-row sampling in training (Adelman, Levy, Hakimi, Silberstein, NeurIPS 2021, arXiv 1805.08079; METHODS.md §2):
 /// swaps the selected Linear/Conv2d layers for <see cref="ApproxLinear"/>/<see cref="ApproxConv2d"/> (same parameter
 /// tensors, exact in evaluation) and reports per epoch the multiply-adds executed in all conv/linear products, forward
-/// and backward, over the exact count (approx_flops_ratio), and each sampled layer's mean k.
+/// and backward, over the exact count (approx_flops_ratio), and each sampled layer's mean k. With layers = "auto" the
+/// first training step runs exact and keeps each candidate's input; before the second, every candidate's exact and
+/// sampled forward + backward are timed on it and <see cref="AutoKeep"/> picks the keeps (logged as approx_auto_keeps,
+/// a layer spec that repeats the choice when passed as layers; a resumed run measures afresh).
 /// </summary>
 public sealed class CrsApproximation : ITrainingMethod
 {
@@ -20,20 +23,69 @@ public sealed class CrsApproximation : ITrainingMethod
     readonly List<(string Name, Module Layer, ApproxLayerStats Stats)> _approx = [];
     // Multiply-adds of the conv/linear layers left exact (counted by forward hooks), so the ratio covers the whole model.
     readonly ApproxLayerStats _exact = new();
+    readonly double _errorBudget, _minSaving;
+    // layers = auto: the exact layer behind each candidate, until the keeps are chosen.
+    readonly List<(string Name, Module Exact, Module Approx)> _pending = [];
+    bool _reportCosts;
 
-    /// <param name="settings">Sampler, default keep ratio, minimal k and mode.</param>
+    /// <param name="settings">Sampler, default keep ratio (the lowest that layers = auto may pick), minimal k and mode.</param>
     /// <param name="layers">Layer spec of <see cref="ApproxLayerSelection.Select"/> (null = all but the first and the classifier).</param>
     /// <param name="seed">Seed of the sampling randomness (the run's --seed).</param>
-    public CrsApproximation(ApproxSettings settings, string? layers = null, ulong seed = 0)
+    /// <param name="errorBudget">layers = auto: <see cref="ApproxOptions.ErrorBudget"/>.</param>
+    /// <param name="minSaving">layers = auto: <see cref="ApproxOptions.MinSaving"/>.</param>
+    public CrsApproximation(ApproxSettings settings, string? layers = null, ulong seed = 0, double errorBudget = 0.5, double minSaving = 0.03)
     {
-        _settings = settings; _layers = layers; _seed = seed;
+        _settings = settings; _layers = layers; _seed = seed; _errorBudget = errorBudget; _minSaving = minSaving;
         _generator = new Generator(StepSeed(seed, 0, 0));
     }
 
     /// <summary>The method its options describe; <paramref name="seed"/> as in the constructor.</summary>
-    public CrsApproximation(ApproxOptions options, ulong seed = 0) : this(options.Validate().Settings, options.Layers, seed) { }
+    public CrsApproximation(ApproxOptions options, ulong seed = 0)
+        : this(options.Validate().Settings, options.Layers, seed, options.ErrorBudget, options.MinSaving) { }
 
-    public void OnStep(int epoch, int batch, int batchesPerEpoch) => _generator.Reseed(StepSeed(_seed, epoch, batch));
+    /// <summary>Tests: stands in for <see cref="LayerCostMeter.Measure"/> (layer name, exact layer, candidate keeps),
+    /// so a choice can be checked without timing anything.</summary>
+    internal Func<string, Module, IReadOnlyList<double>, LayerCost>? Meter { get; init; }
+
+    /// <summary>layers = auto: what each candidate measured, in model order (null until chosen).</summary>
+    public IReadOnlyList<LayerCost>? AutoCosts { get; private set; }
+
+    /// <summary>layers = auto: the chosen keeps as a layer spec (null until chosen).</summary>
+    public string? AutoKeeps { get; private set; }
+
+    public void OnStep(int epoch, int batch, int batchesPerEpoch)
+    {
+        if (_pending.Count > 0 && _pending.All(p => Captured(p.Approx) != null)) ChooseKeeps();
+        _generator.Reseed(StepSeed(_seed, epoch, batch));
+    }
+
+    static (Tensor Input, bool NeedsGrad)? Captured(Module approx) =>
+        approx is ApproxLinear l ? l.CapturedInput : ((ApproxConv2d)approx).CapturedInput;
+
+    /// <summary>Times every candidate on its captured input at keep, keep + 0.2, … below 1, and applies
+    /// <see cref="AutoKeep.Choose"/>'s keeps (1 = the layer stays exact).</summary>
+    void ChooseKeeps()
+    {
+        var keeps = new List<double>();
+        for (double k = _settings.Keep; k < 1 - 1e-9; k += 0.2) keeps.Add(Math.Round(k, 6));
+        var rng = new Generator(StepSeed(_seed, -1, 0));
+        var costs = _pending.Select(p =>
+        {
+            var (input, needsGrad) = Captured(p.Approx)!.Value;
+            return Meter?.Invoke(p.Name, p.Exact, keeps) ?? LayerCostMeter.Measure(p.Name, p.Exact, input, needsGrad, _settings, keeps, rng);
+        }).ToList();
+        var chosen = AutoKeep.Choose(costs, _errorBudget, _minSaving);
+        for (int i = 0; i < _pending.Count; i++)
+        {
+            var settings = _settings with { Keep = chosen[i] };
+            if (_pending[i].Approx is ApproxLinear l) { l.Settings = settings; l.CapturedInput = null; }
+            else { var c = (ApproxConv2d)_pending[i].Approx; c.Settings = settings; c.CapturedInput = null; }
+        }
+        AutoCosts = costs;
+        AutoKeeps = AutoKeep.Spec(_pending.Select(p => p.Name).ToList(), chosen);
+        _pending.Clear();
+        _reportCosts = true;
+    }
 
     /// <summary>A seed for step (epoch, batch) of a run: SplitMix64 finalizer over the three, so nearby steps get unrelated streams.</summary>
     static ulong StepSeed(ulong seed, int epoch, int batch)
@@ -52,7 +104,8 @@ public sealed class CrsApproximation : ITrainingMethod
         if (_approx.Count > 0) throw new InvalidOperationException("approx: already attached to a model");
         var named = model.NamedModules().ToList();
         var modules = named.ToDictionary(m => m.Name, m => m.Module);
-        var chosen = ApproxLayerSelection.Select(model, _layers).ToDictionary(c => c.Name, c => c.Keep);
+        bool auto = ApproxLayerSelection.IsAuto(_layers);
+        var chosen = ApproxLayerSelection.Select(model, _layers).ToDictionary(c => c.Name, c => auto ? 1.0 : c.Keep);
         foreach (var (name, layer) in named.Where(m => m.Module is Linear or Conv2d))
         {
             if (!chosen.TryGetValue(name, out var keep)) { CountExact(layer); continue; }
@@ -65,6 +118,11 @@ public sealed class CrsApproximation : ITrainingMethod
             var parent = dot < 0 ? model : modules[name[..dot]];
             parent.ReplaceChild(dot < 0 ? name : name[(dot + 1)..], replacement);
             _approx.Add((name, replacement, stats));
+            if (auto)
+            {
+                if (replacement is ApproxLinear al) al.CaptureInput = true; else ((ApproxConv2d)replacement).CaptureInput = true;
+                _pending.Add((name, layer, replacement));
+            }
         }
     }
 
@@ -114,6 +172,18 @@ public sealed class CrsApproximation : ITrainingMethod
         figures["approx_flops_ratio"] = Ratio(executed, exact);
         figures["approx_sampled_flops_ratio"] = Ratio(sampledExecuted, sampledExact);
         figures["approx_layers"] = layers;
+        if (AutoKeeps != null) figures["approx_auto_keeps"] = AutoKeeps;
+        if (_reportCosts)
+        {
+            // The measurements behind the choice, once (the epoch it was made in).
+            figures["approx_auto_costs"] = AutoCosts!.ToDictionary(c => c.Name, c => (object)new Dictionary<string, object>
+            {
+                ["exact_ms"] = Math.Round(c.ExactMs, 3),
+                ["keeps"] = c.Options.Select(o => new Dictionary<string, object>
+                    { ["keep"] = o.Keep, ["ms"] = Math.Round(o.Ms, 3), ["error"] = Math.Round(o.Error, 4) }).ToList(),
+            });
+            _reportCosts = false;
+        }
     }
 
     static double Ratio(double executed, double exact) => exact > 0 ? executed / exact : 1.0;

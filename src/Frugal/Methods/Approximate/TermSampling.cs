@@ -36,8 +36,26 @@ internal static class TermSampling
 
     /// <summary>Forward sampling of a layer's input features/channels (axis 1 of x and of the weight, for Linear [out, in]
     /// and Conv2d [C_out, C_in, kh, kw] alike), scored as <see cref="ApproxSettings.Score"/> says.</summary>
-    public static ColumnSample SampleInputs(ApproxSettings s, Tensor x, Tensor weight, Generator rng, ApproxLayerStats.KCount count) =>
-        Sample(s, s.Score == ApproxScore.Weights ? null : x, 1, weight, 1, rng, count);
+    /// <remarks><paramref name="fused"/>: x [N, in] and weight [out, in] are host matrices; both column norms come from
+    /// one pass (<see cref="ColumnPasses.SquaredColumnNorms"/>).</remarks>
+    public static ColumnSample SampleInputs(ApproxSettings s, Tensor x, Tensor weight, Generator rng, ApproxLayerStats.KCount count, bool fused = false)
+    {
+        if (!fused || s.Score == ApproxScore.Weights || x.Rank != 2) return Sample(s, s.Score == ApproxScore.Weights ? null : x, 1, weight, 1, rng, count);
+        long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        int n = weight.Shape[1];
+        int k = SamplingMath.KeepCount(n, s.Keep, s.MinimalK);
+        ColumnSample sample;
+        if (k >= n) sample = ColumnSample.Exact(n);
+        else
+        {
+            var (sa, sb) = ColumnPasses.SquaredColumnNorms(new(x.Storage.HostArray!, x.Offset, x.Shape[0], n), new(weight.Storage.HostArray!, weight.Offset, weight.Shape[0], n));
+            if (t0 != 0) { Profiler.Add("approx: norms", t0); t0 = System.Diagnostics.Stopwatch.GetTimestamp(); }
+            sample = s.Sampler.Sample(SamplingMath.PairWeights(sa, sb), k, rng);
+        }
+        count.Add(sample.Count, n);
+        if (t0 != 0) Profiler.Add("approx: draw", t0);
+        return sample;
+    }
 
     /// <summary>The kept slices of t along <paramref name="axis"/>, each times its scale (no multiply when the sampler
     /// does not scale). Differentiable: the gradient scatters back to the kept slices only.</summary>
@@ -54,5 +72,13 @@ internal static class TermSampling
         }
         if (t0 != 0) Profiler.Add("approx: gather", t0);
         return g;
+    }
+
+    /// <summary>A detached copy of t (the buffer pool may recycle t's storage once its step ends).</summary>
+    public static Tensor Snapshot(Tensor t)
+    {
+        var c = Tensor.Uninitialized(t.Shape, t.Device);
+        using (GradMode.NoGrad()) c.CopyFrom(t);
+        return c;
     }
 }
