@@ -96,7 +96,7 @@ public sealed partial class CpuBackend : IBackend
                 case UnaryOp.Sqrt: TensorPrimitives.Sqrt(xs, ys); break;
                 case UnaryOp.Square: TensorPrimitives.Multiply(xs, xs, ys); break;
                 case UnaryOp.Reciprocal: TensorPrimitives.Divide(1f, xs, ys); break;
-                case UnaryOp.Relu: TensorPrimitives.Max(xs, 0f, ys); break;
+                case UnaryOp.Relu: Simd.Map<ReluOperator>(xs, ys); break;
                 case UnaryOp.Tanh: TensorPrimitives.Tanh(xs, ys); break;
                 case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(xs, ys); break;
                 case UnaryOp.Gelu: for (int i = 0; i < xs.Length; i++) ys[i] = GeluMath.Gelu(xs[i]); break;
