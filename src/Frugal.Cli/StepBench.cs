@@ -106,8 +106,11 @@ static class StepBench
         Console.WriteLine($"{o.Model}{Describe(o)} on {o.Device}, batch {o.BatchSize}, {steps} steps: {total / steps:F2} ms/step = {o.BatchSize * steps / (total / 1000):F0} samples/s");
         Console.WriteLine($"  forward {fwd / steps:F2} ms, backward {bwd / steps:F2} ms, optimizer + buffer recycling {upd / steps:F2} ms");
         Console.WriteLine($"  GCs gen0/1/2: {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2}, GC pause {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds / steps:F2} ms/step");
-        foreach (var (k, v) in Profiler.Snapshot().OrderByDescending(p => p.Value.Ms))
+        var profile = Profiler.Snapshot();
+        foreach (var (k, v) in profile.OrderByDescending(p => p.Value.Ms))
             Console.WriteLine($"  {k,-34} {v.Ms / steps,8:F2} ms/step  ({v.Calls / steps} calls)");
+        if (profile.TryGetValue(MatMul.GemmKey, out var gemm))
+            Console.WriteLine($"  step outside the linear-layer GEMMs {(total - gemm.Ms) / steps,7:F2} ms/step");
     }
 
     /// <summary>The methods' run-config sections, as JSON.</summary>

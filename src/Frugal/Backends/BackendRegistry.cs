@@ -22,6 +22,8 @@ public static class BackendRegistry
 
     public static IBackend Get(Device device)
     {
+        // Every tensor allocation asks: the CPU, always present, skips the lock.
+        if (device == Device.Cpu) return CpuBackend.Instance;
         lock (_backends)
         {
             if (_backends.TryGetValue(device, out var b)) return b;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Frugal.Autograd;
 using Frugal.Tensors;
 
@@ -12,12 +13,18 @@ public static class MatMul
     /// <summary>y = x·Wᵀ + b, with x: [N, in], W: [out, in] (PyTorch's layout), b: [out] or null.</summary>
     public static Tensor Linear(this Tensor x, Tensor weight, Tensor? bias = null) => new LinearFn().Forward(x, weight, bias);
 
-    /// <summary>C = op(A)·op(B) (+ C if accumulate) for 2-D tensors, without autograd.</summary>
+    /// <summary>The profiler's key for the linear layers' GEMMs (part of their forward and backward times).</summary>
+    public const string GemmKey = "of which linear-layer GEMMs";
+
+    /// <summary>C = op(A)·op(B) (+ C if accumulate) for 2-D tensors, without autograd. Under the profiler the linear
+    /// layers' GEMMs are timed on their own (<see cref="GemmKey"/>), so `frugal bench step` shows what the rest of a step costs.</summary>
     internal static void Gemm(Tensor a, bool ta, Tensor b, bool tb, Tensor c, bool accumulate = false)
     {
         int m = ta ? a.Shape[1] : a.Shape[0], k = ta ? a.Shape[0] : a.Shape[1];
         int n = tb ? b.Shape[0] : b.Shape[1];
+        long t0 = Profiler.Enabled ? Stopwatch.GetTimestamp() : 0;
         a.Backend.Gemm(ta, tb, m, n, k, 1f, a, 0, a.Shape[1], 0, b, 0, b.Shape[1], 0, accumulate ? 1f : 0f, c, 0, n, 0);
+        if (t0 != 0) Profiler.Add(GemmKey, t0);
     }
 
     sealed class MatMulFn : Function

@@ -44,6 +44,7 @@ public class SimdOperatorTests
     }
 
     [Fact] public void Sign() => Unary<SignOperator>(0, 0);
+    [Fact] public void Relu() => Unary<ReluOperator>(0, 0);
     [Fact] public void LeakyRelu() => Unary<LeakyReluOperator>(0.01f, 0);
     [Fact] public void GreaterThan() => Unary<GreaterThanOperator>(0.3f, 0);
     [Fact] public void Clamp() => Unary<ClampOperator>(-1, 2);
@@ -64,6 +65,25 @@ public class SimdOperatorTests
     {
         Assert.Throws<ArgumentException>(() => Simd.Map<SignOperator>(new float[3], new float[4]));
         Assert.Throws<ArgumentException>(() => Simd.Zip<AddOperator>(new float[3], new float[4], new float[3]));
+        Assert.Throws<ArgumentException>(() => Simd.ZipScalarRight<AddOperator>(new float[3], 1, new float[4]));
+        Assert.Throws<ArgumentException>(() => Simd.ZipScalarLeft<AddOperator>(1, new float[5], new float[4]));
+    }
+
+    [Fact]
+    public void Relu_keeps_nan_and_clears_negatives_in_every_lane()
+    {
+        // Special values at every position of a vector and in the scalar tail.
+        float[] specials = [float.NaN, -1e-30f, -0f, 0f, 1e-30f, float.NegativeInfinity, float.PositiveInfinity, -3f, 2f];
+        int n = 4 * Vector<float>.Count + 3;
+        var x = Enumerable.Range(0, n).Select(i => specials[i % specials.Length]).ToArray();
+        var y = new float[n];
+        Simd.Map<ReluOperator>(x, y);
+        for (int i = 0; i < n; i++)
+        {
+            Assert.Equal(BitConverter.SingleToInt32Bits(ReluOperator.Invoke(x[i], 0, 0)), BitConverter.SingleToInt32Bits(y[i]));
+            if (float.IsNaN(x[i])) Assert.True(float.IsNaN(y[i]));
+            else Assert.Equal(x[i] > 0 ? x[i] : 0, y[i]);
+        }
     }
 
     [Fact]

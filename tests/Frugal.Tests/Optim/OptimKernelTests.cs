@@ -1,13 +1,16 @@
+using Frugal.Backends.Cpu;
 using Frugal.Optim;
 using Frugal.Tensors;
 
 namespace Frugal.Tests.Optim;
 
 /// <summary>Every backend's fused update against the optimizer's scalar reference, on lengths that exercise
-/// the vector tail (0, 1, 7, 33, 1000) and the multi-threaded split (above the parallel threshold).</summary>
+/// the vector tail (0, 1, 7, 33, 1000) and, on the CPU, the multi-threaded split (above the streaming threshold).</summary>
 public class OptimKernelTests
 {
     static readonly int[] Lengths = [0, 1, 7, 33, 1000, 70_001];
+
+    static int[] LengthsOn(Device d) => d == Device.Cpu ? [.. Lengths, Threading.StreamingThreshold + 33] : Lengths;
 
     static float[] Data(int n, ulong seed, float scale = 1)
     {
@@ -39,7 +42,7 @@ public class OptimKernelTests
     public void Sgd_kernel_matches_reference(string device, double momentum, double dampening, double wd, bool nesterov, bool first)
     {
         var d = Device.Parse(device);
-        foreach (var n in Lengths)
+        foreach (var n in LengthsOn(d))
         {
             float[] p = Data(n, 1), g = Data(n, 2), v = Data(n, 3);
             var pt = T(d, p); var gt = T(d, g); var vt = T(d, v);
@@ -70,7 +73,7 @@ public class OptimKernelTests
     public void Adam_kernel_matches_reference(string device, double wd, bool decoupled, bool amsgrad, int step)
     {
         var d = Device.Parse(device);
-        foreach (var n in Lengths)
+        foreach (var n in LengthsOn(d))
         {
             float[] p = Data(n, 1), g = Data(n, 2), m = Data(n, 3, 0.1f), v = Abs(Data(n, 4, 0.01f)), x = Abs(Data(n, 5, 0.01f));
             var pt = T(d, p); var gt = T(d, g); var mt = T(d, m); var vt = T(d, v); var xt = T(d, x);
@@ -86,7 +89,7 @@ public class OptimKernelTests
     [Fact]
     public void Squared_norm_writes_its_slot()
     {
-        foreach (var n in Lengths)
+        foreach (var n in LengthsOn(Device.Cpu))
         {
             var x = Data(n, 9);
             var r = Tensor.Full(new Shape(3), -1f);

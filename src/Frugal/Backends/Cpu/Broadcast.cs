@@ -16,19 +16,19 @@ static class Broadcast
         if (n == 0) return;
         if (a.Numel == n && b.Numel == n)
         {
-            Threading.For(n, (s, e) => Simd.Zip<TOp>(ad.AsSpan(ao + s, e - s), bd.AsSpan(bo + s, e - s), yd.AsSpan(yo + s, e - s)));
+            Threading.ForStreaming(n, (s, e) => Simd.Zip<TOp>(ad.AsSpan(ao + s, e - s), bd.AsSpan(bo + s, e - s), yd.AsSpan(yo + s, e - s)));
             return;
         }
         if (b.Numel == 1 && a.Numel == n)
         {
             float s0 = bd[bo];
-            Threading.For(n, (s, e) => Simd.ZipScalarRight<TOp>(ad.AsSpan(ao + s, e - s), s0, yd.AsSpan(yo + s, e - s)));
+            Threading.ForStreaming(n, (s, e) => Simd.ZipScalarRight<TOp>(ad.AsSpan(ao + s, e - s), s0, yd.AsSpan(yo + s, e - s)));
             return;
         }
         if (a.Numel == 1 && b.Numel == n)
         {
             float s0 = ad[ao];
-            Threading.For(n, (s, e) => Simd.ZipScalarLeft<TOp>(s0, bd.AsSpan(bo + s, e - s), yd.AsSpan(yo + s, e - s)));
+            Threading.ForStreaming(n, (s, e) => Simd.ZipScalarLeft<TOp>(s0, bd.AsSpan(bo + s, e - s), yd.AsSpan(yo + s, e - s)));
             return;
         }
 

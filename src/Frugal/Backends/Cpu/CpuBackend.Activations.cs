@@ -14,7 +14,7 @@ public sealed partial class CpuBackend
     {
         var xd = Data(x); var gd = Data(g); var od = Data(gx);
         int xo = x.Offset, go = g.Offset, oo = gx.Offset;
-        Threading.For(gx.Numel, (s, e) => LeakyReluBackwardSpan(xd.AsSpan(xo + s, e - s), gd.AsSpan(go + s, e - s), slope, od.AsSpan(oo + s, e - s)));
+        Threading.ForStreaming(gx.Numel, (s, e) => LeakyReluBackwardSpan(xd.AsSpan(xo + s, e - s), gd.AsSpan(go + s, e - s), slope, od.AsSpan(oo + s, e - s)));
     }
 
     static void LeakyReluBackwardSpan(ReadOnlySpan<float> x, ReadOnlySpan<float> g, float slope, Span<float> y)

@@ -23,7 +23,7 @@ public sealed partial class CpuBackend
         var k = new SgdScalars(lr, momentum, dampening, weightDecay, nesterov, firstStep);
         var pd = Data(param); var gd = Data(grad); var vd = momentum != 0 ? Data(velocity!) : null;
         int po = param.Offset, go = grad.Offset, vo = velocity?.Offset ?? 0;
-        Threading.For(param.Numel, (s, e) =>
+        Threading.ForStreaming(param.Numel, (s, e) =>
             SgdRange(pd.AsSpan(po + s, e - s), gd.AsSpan(go + s, e - s), vd is null ? default : vd.AsSpan(vo + s, e - s), k));
     }
 
@@ -82,7 +82,7 @@ public sealed partial class CpuBackend
         var pd = Data(param); var gd = Data(grad); var md = Data(expAvg); var vd = Data(expAvgSq);
         var xd = maxExpAvgSq is null ? null : Data(maxExpAvgSq);
         int po = param.Offset, go = grad.Offset, mo = expAvg.Offset, vo = expAvgSq.Offset, xo = maxExpAvgSq?.Offset ?? 0;
-        Threading.For(param.Numel, (s, e) =>
+        Threading.ForStreaming(param.Numel, (s, e) =>
             AdamRange(pd.AsSpan(po + s, e - s), gd.AsSpan(go + s, e - s), md.AsSpan(mo + s, e - s), vd.AsSpan(vo + s, e - s),
                       xd is null ? default : xd.AsSpan(xo + s, e - s), k));
     }
@@ -169,7 +169,7 @@ public sealed partial class CpuBackend
         int xo = x.Offset;
         double total = 0;
         var gate = new object();
-        Threading.For(x.Numel, (s, e) =>
+        Threading.ForStreaming(x.Numel, (s, e) =>
         {
             double part = SumOfSquares(xd.AsSpan(xo + s, e - s));
             lock (gate) total += part;

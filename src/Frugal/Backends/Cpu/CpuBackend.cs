@@ -81,7 +81,7 @@ public sealed partial class CpuBackend : IBackend
     {
         var xd = Data(x); var yd = Data(y);
         int xo = x.Offset, yo = y.Offset;
-        Threading.For(y.Numel, (s, e) =>
+        Action<int, int> body = (s, e) =>
         {
             ReadOnlySpan<float> xs = xd.AsSpan(xo + s, e - s);
             Span<float> ys = yd.AsSpan(yo + s, e - s);
@@ -96,7 +96,7 @@ public sealed partial class CpuBackend : IBackend
                 case UnaryOp.Sqrt: TensorPrimitives.Sqrt(xs, ys); break;
                 case UnaryOp.Square: TensorPrimitives.Multiply(xs, xs, ys); break;
                 case UnaryOp.Reciprocal: TensorPrimitives.Divide(1f, xs, ys); break;
-                case UnaryOp.Relu: TensorPrimitives.Max(xs, 0f, ys); break;
+                case UnaryOp.Relu: Simd.Map<ReluOperator>(xs, ys); break;
                 case UnaryOp.Tanh: TensorPrimitives.Tanh(xs, ys); break;
                 case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(xs, ys); break;
                 case UnaryOp.Gelu: for (int i = 0; i < xs.Length; i++) ys[i] = GeluMath.Gelu(xs[i]); break;
@@ -107,7 +107,10 @@ public sealed partial class CpuBackend : IBackend
                 case UnaryOp.GreaterThan: Simd.Map<GreaterThanOperator>(xs, ys, a); break;
                 default: throw new NotSupportedException($"map: {op} is not implemented on the CPU backend");
             }
-        });
+        };
+        // Transcendental maps cost tens of cycles per element; the rest stream memory (Threading.StreamingThreshold).
+        if (op is UnaryOp.Exp or UnaryOp.Log or UnaryOp.Tanh or UnaryOp.Sigmoid or UnaryOp.Gelu or UnaryOp.Pow) Threading.For(y.Numel, body);
+        else Threading.ForStreaming(y.Numel, body);
     }
 
     public void Zip(BinaryOp op, Tensor a, Tensor b, Tensor y)
