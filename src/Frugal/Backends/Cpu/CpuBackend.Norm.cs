@@ -233,7 +233,7 @@ public sealed partial class CpuBackend
                 int at = n * Row + c * Inner;
                 var ys = y.AsSpan(yOffset + at, Inner);
                 CombineCentered(default, 0, X.AsSpan(XOffset + at, Inner), mu, scale, shift, ys);
-                if (Relu) TensorPrimitives.Max(ys, 0f, ys);
+                if (Relu) Simd.Map<ReluOperator>(ys, ys);
             }
         }
     }
@@ -324,7 +324,7 @@ public sealed partial class CpuBackend
                 TensorPrimitives.Subtract(p.X.AsSpan(p.XOffset + at, Width), ColMean, tmp);
                 var ys = y.AsSpan(yOffset + at, Width);
                 TensorPrimitives.MultiplyAdd(tmp, _colScale, _colShift, ys);
-                if (p.Relu) TensorPrimitives.Max(ys, 0f, ys);
+                if (p.Relu) Simd.Map<ReluOperator>(ys, ys);
             }
         }
     }
