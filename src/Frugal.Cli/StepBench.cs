@@ -94,7 +94,7 @@ static class StepBench
         Console.WriteLine($"  forward {fwd / steps:F2} ms, backward {bwd / steps:F2} ms, optimizer + buffer recycling {upd / steps:F2} ms");
         Console.WriteLine($"  GCs gen0/1/2: {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2}, GC pause {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds / steps:F2} ms/step");
         foreach (var (k, v) in Profiler.Snapshot().OrderByDescending(p => p.Value.Ms))
-            Console.WriteLine($"  {k,-34} {v.Ms / steps,8:F2} ms/step  ({v.Calls / steps} calls)");
+            Console.WriteLine($"  {k,-34} {v.Ms / steps,8:F2} ms/step  ({(double)v.Calls / steps:0.##} calls)");
     }
 
     /// <summary>The methods' run-config sections, as JSON.</summary>
