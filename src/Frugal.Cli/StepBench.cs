@@ -108,7 +108,7 @@ static class StepBench
         Console.WriteLine($"  GCs gen0/1/2: {GC.CollectionCount(0) - gc0}/{GC.CollectionCount(1) - gc1}/{GC.CollectionCount(2) - gc2}, GC pause {(GC.GetTotalPauseDuration() - pause).TotalMilliseconds / steps:F2} ms/step");
         var profile = Profiler.Snapshot();
         foreach (var (k, v) in profile.OrderByDescending(p => p.Value.Ms))
-            Console.WriteLine($"  {k,-34} {v.Ms / steps,8:F2} ms/step  ({v.Calls / steps} calls)");
+            Console.WriteLine($"  {k,-34} {v.Ms / steps,8:F2} ms/step  ({(double)v.Calls / steps:0.##} calls)");
         if (profile.TryGetValue(MatMul.GemmKey, out var gemm))
             Console.WriteLine($"  step outside the linear-layer GEMMs {(total - gemm.Ms) / steps,7:F2} ms/step");
     }

@@ -140,8 +140,12 @@ static class TrainFlags
             o => (o.GradPrune ?? PruneDefaults).CosFloor, (o, v) => o with { GradPrune = Pruning(o, "--cos-floor") with { CosFloor = v } }),
         new Flag<double>("--grad-prune-max-sparsity", "grad_prune.max_sparsity", "cosine allocation: cap on any layer's sparsity",
             o => (o.GradPrune ?? PruneDefaults).MaxSparsity, (o, v) => o with { GradPrune = Pruning(o, "--grad-prune-max-sparsity") with { MaxSparsity = v } }),
-        Choice<GradPruneSchedule>("--grad-prune-schedule", "grad_prune.schedule", "Thresholds: step (re-estimated every step) or epoch (reference code: dense half epoch, then per-epoch)",
+        Choice<GradPruneSchedule>("--grad-prune-schedule", "grad_prune.schedule", "Thresholds: step (re-estimated every --grad-prune-refit steps) or epoch (reference code: dense half epoch, then per-epoch)",
             o => (o.GradPrune ?? PruneDefaults).Schedule, (o, v) => o with { GradPrune = Pruning(o, "--grad-prune-schedule") with { Schedule = v } }),
+        new Flag<int>("--grad-prune-refit", "grad_prune.refit_interval", "step schedule: re-estimate thresholds every N steps, frozen in between (1 = every step)",
+            o => (o.GradPrune ?? PruneDefaults).RefitInterval, (o, v) => o with { GradPrune = Pruning(o, "--grad-prune-refit") with { RefitInterval = v } }),
+        new Flag<int>("--grad-prune-fit-sample", "grad_prune.fit_sample_size", "Entries sampled per gradient for the lognormal fit",
+            o => (o.GradPrune ?? PruneDefaults).FitSampleSize, (o, v) => o with { GradPrune = Pruning(o, "--grad-prune-fit-sample") with { FitSampleSize = v } }),
 
         new Flag<string?>("--grad-format", "grad_format.format", "Low-bit FP neural gradients: fpN (exponent bits fitted), eXmY, e4m3fn (default: off)",
             o => o.GradFormat?.Format, (o, v) => o with { GradFormat = v == null ? null : (o.GradFormat ?? new()) with { Format = v } }),

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace Frugal.Backends;
 
@@ -71,6 +72,16 @@ public static class CounterRandom
         h ^= Vector.ShiftRightLogical(h, 13); h *= new Vector<uint>(0xC2B2AE35u);
         h ^= Vector.ShiftRightLogical(h, 16);
         return Vector.ShiftRightLogical(h, 8);
+    }
+
+    /// <summary><see cref="Bits24(uint, uint)"/> in 16 lanes (AVX-512), for kernels that go wider than Vector&lt;T&gt;.</summary>
+    public static Vector512<uint> Bits24(Vector512<uint> key, Vector512<uint> index)
+    {
+        var h = index * Vector512.Create(Golden) + key;
+        h ^= Vector512.ShiftRightLogical(h, 16); h *= Vector512.Create(0x85EBCA6Bu);
+        h ^= Vector512.ShiftRightLogical(h, 13); h *= Vector512.Create(0xC2B2AE35u);
+        h ^= Vector512.ShiftRightLogical(h, 16);
+        return Vector512.ShiftRightLogical(h, 8);
     }
 
     /// <summary>A per-call seed from a run seed and up to two counters (step, layer), so no two calls get the same seed.</summary>

