@@ -119,9 +119,11 @@ public static class Conv
         (Tensor?, Tensor?, Tensor?) Result() => (gx, gw, gb);
         if (gx == null && gw == null) return Result();
         if (sparse) { be.SparseConv2dBackward(gy, x!, w, win, gx, gw); return Result(); }
-        if (groups == 1 && (gx == null || be.TryConv2dBackwardDataDirect(gy, w, win, gx))
-            && (gw == null || be.TryConv2dBackwardWeightDirect(gy, x!, win, gw)))
-            return Result();
+        // The backend's direct kernels where it has them; im2col + GEMM below computes only what they left.
+        bool direct = groups == 1 && !win.IsPointwise;
+        bool directX = direct && gx != null && be.TryConv2dBackwardDataDirect(gy, w, win, gx);
+        bool directW = direct && gw != null && be.TryConv2dBackwardWeightDirect(gy, x!, win, gw);
+        if ((gx == null || directX) && (gw == null || directW)) return Result();
 
         if (win.IsPointwise)
         {
@@ -141,8 +143,8 @@ public static class Conv
         bool stacked = Stacked(k, s);
         int chunk = ChunkImages(n, k * s, stacked);
         // The columns are recomputed rather than kept from forward: keeping them would cost kh·kw times the input in memory.
-        var col = gw != null ? Scratch.Get(gy.Device, 0, new Shape(chunk * k * s)) : null;
-        var dcol = gx != null ? Scratch.Get(gy.Device, 1, new Shape(chunk * k * s)) : null;
+        var col = gw != null && !directW ? Scratch.Get(gy.Device, 0, new Shape(chunk * k * s)) : null;
+        var dcol = gx != null && !directX ? Scratch.Get(gy.Device, 1, new Shape(chunk * k * s)) : null;
         var gyc = stacked ? Scratch.Get(gy.Device, 2, new Shape(chunk * cout * s)) : null;
         for (int n0 = 0; n0 < n; n0 += chunk)
         {
