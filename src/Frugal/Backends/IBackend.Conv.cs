@@ -42,8 +42,8 @@ public partial interface IBackend
     void Col2Im(Tensor col, int imageStride, int rowStride, Window2d window, Tensor dx);
 
     /// <summary>
-    /// Direct convolution y = conv2d(x, w) + b (groups 1) without im2col, where the backend has a kernel for the
-    /// window; false (nothing written) when it has none, and the caller takes im2col + GEMM.
+    /// Direct convolution y = conv2d(x, w) + b without im2col, where the backend has a kernel for the window and
+    /// layout; false (nothing written) when it has none (e.g. grouped), and the caller takes im2col + GEMM.
     /// </summary>
     bool TryConv2dDirect(Tensor x, Tensor w, Tensor? b, Window2d window, Tensor y) => false;
 

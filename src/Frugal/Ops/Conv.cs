@@ -120,9 +120,8 @@ public static class Conv
         if (gx == null && gw == null) return Result();
         if (sparse) { be.SparseConv2dBackward(gy, x!, w, win, gx, gw); return Result(); }
         // The backend's direct kernels where it has them; im2col + GEMM below computes only what they left.
-        bool direct = groups == 1 && !win.IsPointwise;
-        bool directX = direct && gx != null && be.TryConv2dBackwardDataDirect(gy, w, win, gx);
-        bool directW = direct && gw != null && be.TryConv2dBackwardWeightDirect(gy, x!, win, gw);
+        bool directX = gx != null && be.TryConv2dBackwardDataDirect(gy, w, win, gx);
+        bool directW = gw != null && be.TryConv2dBackwardWeightDirect(gy, x!, win, gw);
         if ((gx == null || directX) && (gw == null || directW)) return Result();
 
         if (win.IsPointwise)
@@ -189,6 +188,56 @@ public static class Conv
         return Result();
     }
 
+    /// <summary>The forward as im2col + GEMM (or the plain GEMM of a 1×1 convolution), one GEMM per group.</summary>
+    static void GemmForward(Tensor x, Tensor w, Tensor? b, Window2d win, int groups, Tensor y)
+    {
+        var be = x.Backend;
+        int n = x.Shape[0], c = x.Shape[1], cout = w.Shape[0], s = win.OutH * win.OutW;
+        int cg = c / groups, coutG = cout / groups, kg = cg * win.Taps, k = c * win.Taps;
+        // With a bias the GEMM output starts as the broadcast bias and the GEMMs accumulate onto it (beta = 1): no extra pass.
+        float beta = b != null ? 1 : 0;
+        if (win.IsPointwise)
+        {
+            if (b != null) be.FillChannels(y, b);
+            for (int g = 0; g < groups; g++)
+                be.Gemm(false, false, coutG, s, cg, 1f, w, g * coutG * cg, cg, 0, x, g * cg * s, s, c * s,
+                    beta, y, g * coutG * s, s, cout * s, n);
+        }
+        else if (!Stacked(k, s))
+        {
+            int chunk = ChunkImages(n, k * s, stacked: false);
+            var col = Scratch.Get(x.Device, 0, new Shape(chunk * k * s));
+            if (b != null) be.FillChannels(y, b);
+            for (int n0 = 0; n0 < n; n0 += chunk)
+            {
+                int cnt = Math.Min(chunk, n - n0);
+                be.Im2Col(Images(x, n0, cnt), win, col, k * s, s);
+                // y_n[g] (coutG × s) = W_g (coutG × kg) · col_n[g] (kg × s), one GEMM per image and group.
+                for (int g = 0; g < groups; g++)
+                    be.Gemm(false, false, coutG, s, kg, 1f, w, g * coutG * kg, kg, 0, col, g * kg * s, s, k * s,
+                        beta, y, (n0 * cout + g * coutG) * s, s, cout * s, cnt);
+            }
+        }
+        else
+        {
+            int chunk = ChunkImages(n, k * s, stacked: true);
+            var col = Scratch.Get(x.Device, 0, new Shape(chunk * k * s));
+            var yc = Scratch.Get(x.Device, 2, new Shape(chunk * cout * s));
+            for (int n0 = 0; n0 < n; n0 += chunk)
+            {
+                int cnt = Math.Min(chunk, n - n0), ld = cnt * s;
+                be.Im2Col(Images(x, n0, cnt), win, col, s, ld);
+                var yb = new Tensor(new Shape(1, cout, cnt, s), yc.Storage, yc.Offset);
+                if (b != null) be.FillChannels(yb, b);
+                // Y[g] (coutG × cnt·s) = W_g (coutG × kg) · col[g] (kg × cnt·s): one GEMM per chunk and group.
+                for (int g = 0; g < groups; g++)
+                    be.Gemm(false, false, coutG, ld, kg, 1f, w, g * coutG * kg, kg, 0, col, g * kg * ld, ld, 0,
+                        beta, yb, g * coutG * ld, ld, 0);
+                be.Permute(yb.View(new Shape(cout, cnt, s)), [1, 0, 2], Images(y, n0, cnt).View(new Shape(cnt, cout, s)));
+            }
+        }
+    }
+
     sealed class Conv2dFn : Function
     {
         Tensor _x = null!, _w = null!;
@@ -199,54 +248,9 @@ public static class Conv
         public Tensor Forward(Tensor x, Tensor w, Tensor? b, Window2d win, int groups)
         {
             _win = win; _groups = groups; _hasBias = b != null;
-            int n = x.Shape[0], c = x.Shape[1], cout = w.Shape[0], s = win.OutH * win.OutW;
-            int cg = c / groups, coutG = cout / groups, kg = cg * win.Taps, k = c * win.Taps;
-            // Every path below writes all of y (bias fill + beta = 1, beta = 0, or the permute), so no zero-fill.
-            var y = Tensor.Uninitialized(new Shape(n, cout, win.OutH, win.OutW), x.Device);
-            var be = x.Backend;
-            // With a bias the GEMM output starts as the broadcast bias and the GEMMs accumulate onto it (beta = 1): no extra pass.
-            float beta = b != null ? 1 : 0;
-            if (groups == 1 && !win.IsPointwise && be.TryConv2dDirect(x, w, b, win, y)) { }
-            else if (win.IsPointwise)
-            {
-                if (b != null) be.FillChannels(y, b);
-                for (int g = 0; g < groups; g++)
-                    be.Gemm(false, false, coutG, s, cg, 1f, w, g * coutG * cg, cg, 0, x, g * cg * s, s, c * s,
-                        beta, y, g * coutG * s, s, cout * s, n);
-            }
-            else if (!Stacked(k, s))
-            {
-                int chunk = ChunkImages(n, k * s, stacked: false);
-                var col = Scratch.Get(x.Device, 0, new Shape(chunk * k * s));
-                if (b != null) be.FillChannels(y, b);
-                for (int n0 = 0; n0 < n; n0 += chunk)
-                {
-                    int cnt = Math.Min(chunk, n - n0);
-                    be.Im2Col(Images(x, n0, cnt), win, col, k * s, s);
-                    // y_n[g] (coutG × s) = W_g (coutG × kg) · col_n[g] (kg × s), one GEMM per image and group.
-                    for (int g = 0; g < groups; g++)
-                        be.Gemm(false, false, coutG, s, kg, 1f, w, g * coutG * kg, kg, 0, col, g * kg * s, s, k * s,
-                            beta, y, (n0 * cout + g * coutG) * s, s, cout * s, cnt);
-                }
-            }
-            else
-            {
-                int chunk = ChunkImages(n, k * s, stacked: true);
-                var col = Scratch.Get(x.Device, 0, new Shape(chunk * k * s));
-                var yc = Scratch.Get(x.Device, 2, new Shape(chunk * cout * s));
-                for (int n0 = 0; n0 < n; n0 += chunk)
-                {
-                    int cnt = Math.Min(chunk, n - n0), ld = cnt * s;
-                    be.Im2Col(Images(x, n0, cnt), win, col, s, ld);
-                    var yb = new Tensor(new Shape(1, cout, cnt, s), yc.Storage, yc.Offset);
-                    if (b != null) be.FillChannels(yb, b);
-                    // Y[g] (coutG × cnt·s) = W_g (coutG × kg) · col[g] (kg × cnt·s): one GEMM per chunk and group.
-                    for (int g = 0; g < groups; g++)
-                        be.Gemm(false, false, coutG, ld, kg, 1f, w, g * coutG * kg, kg, 0, col, g * kg * ld, ld, 0,
-                            beta, yb, g * coutG * ld, ld, 0);
-                    be.Permute(yb.View(new Shape(cout, cnt, s)), [1, 0, 2], Images(y, n0, cnt).View(new Shape(cnt, cout, s)));
-                }
-            }
+            // Every path writes all of y (the direct kernel, bias fill + beta = 1, beta = 0, or the permute), so no zero-fill.
+            var y = Tensor.Uninitialized(new Shape(x.Shape[0], w.Shape[0], win.OutH, win.OutW), x.Device);
+            if (!x.Backend.TryConv2dDirect(x, w, b, win, y)) GemmForward(x, w, b, win, groups, y);
             if (NeedsGrad(x, w) || (b?.RequiresGrad ?? false)) { _x = x; _w = w; }
             return b == null ? Record(y, x, w) : Record(y, x, w, b);
         }

@@ -23,16 +23,17 @@ public sealed partial class CpuBackend
     const int ConvCoTile = 4;
     /// <summary>Vectors of 16 output positions per register tile (4 × 4 accumulators).</summary>
     const int ConvQTile = 4;
-    /// <summary>Taps per weight-gradient register tile (4 channels × 3 taps accumulators).</summary>
+    /// <summary>Taps per weight-gradient register tile (3 taps × 8, or 4, output channels of accumulators).</summary>
     const int ConvTapTile = 3;
     /// <summary>Input channels × taps below which the weight gradient stays on im2col + GEMM.</summary>
     const int MinDirectWeightGradientK = 32;
 
-    /// <summary>Whether <see cref="TryConv2dDirect"/> and its gradients run: stride 1, no dilation, padding below the
-    /// kernel (the flipped kernel's padding k − 1 − pad is then non-negative), and AVX-512.</summary>
+    /// <summary>Whether <see cref="TryConv2dDirect"/> and its gradients run for an ungrouped convolution over this window:
+    /// stride 1, no dilation, padding below the kernel (the flipped kernel's padding k − 1 − pad is then non-negative),
+    /// not 1×1 (already a plain GEMM without im2col), and AVX-512.</summary>
     public static bool DirectConvApplies(Window2d w) =>
         Avx512F.IsSupported && DirectConvEnabled && w.StrideH == 1 && w.StrideW == 1 && w.DilationH == 1 && w.DilationW == 1
-        && w.PadH < w.KernelH && w.PadW < w.KernelW && w.OutH > 0 && w.OutW > 0;
+        && w.PadH < w.KernelH && w.PadW < w.KernelW && w.OutH > 0 && w.OutW > 0 && !w.IsPointwise;
 
     /// <summary>Tests switch the direct kernels off, on their own thread only, to compare them with im2col + GEMM.</summary>
     internal static bool DirectConvEnabled { get => !_directConvDisabled; set => _directConvDisabled = !value; }
@@ -68,8 +69,8 @@ public sealed partial class CpuBackend
     /// <see cref="DirectConvApplies"/> does not hold (the caller then takes im2col + GEMM).</summary>
     public bool TryConv2dDirect(Tensor x, Tensor w, Tensor? b, Window2d win, Tensor y)
     {
-        if (!DirectConvApplies(win)) return false;
         int c = x.Shape[1], cout = w.Shape[0];
+        if (!DirectConvApplies(win) || w.Shape[1] != c) return false;   // grouped: one GEMM per group instead
         var g = new DirectGeometry(c, cout, win);
         var packed = PackWeights(Data(w), w.Offset, cout, c, g.Taps, flip: false);
         float[]? bias = b == null ? null : Data(b);
@@ -81,8 +82,8 @@ public sealed partial class CpuBackend
     /// k − 1 − pad, with w transposed and flipped.</summary>
     public bool TryConv2dBackwardDataDirect(Tensor gy, Tensor w, Window2d win, Tensor gx)
     {
-        if (!DirectConvApplies(win)) return false;
         int c = gx.Shape[1], cout = w.Shape[0];
+        if (!DirectConvApplies(win) || w.Shape[1] != c) return false;
         var full = new Window2d(win.OutH, win.OutW, win.KernelH, win.KernelW,
             PadH: win.KernelH - 1 - win.PadH, PadW: win.KernelW - 1 - win.PadW);
         var g = new DirectGeometry(cout, c, full);
@@ -97,7 +98,7 @@ public sealed partial class CpuBackend
         int n = x.Shape[0], c = x.Shape[1], cout = gw.Shape[0];
         // A thin input (the 1-channel stem) makes dW a few FLOPs per dY value: then the pitch copy of dY costs more than
         // im2col's few columns and one GEMM pass over dY (measured 1.7 vs 1.2 ms at 1→32, 28×28, batch 128).
-        if (!DirectConvApplies(win) || c * win.Taps < MinDirectWeightGradientK) return false;
+        if (!DirectConvApplies(win) || gw.Shape[1] != c || c * win.Taps < MinDirectWeightGradientK) return false;
         var g = new DirectGeometry(c, cout, win);
         DirectWeightGradient(Data(x), x.Offset, Data(gy), gy.Offset, n, g, Data(gw), gw.Offset);
         return true;
@@ -124,12 +125,6 @@ public sealed partial class CpuBackend
     }
 
     [ThreadStatic] static float[]? _directInput, _directOutput;
-
-    static float[] ThreadScratch(ref float[]? buffer, int length)
-    {
-        if (buffer == null || buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>(length, pinned: true);
-        return buffer;
-    }
 
     /// <summary>Copies image planes [C, H, W] into the zero-padded scratch [C, PlaneStride]: each row lands between its
     /// zero borders, and only the borders, the padding rows and the slack are written besides.</summary>
@@ -268,6 +263,7 @@ public sealed partial class CpuBackend
         int inPer = g.C * g.H * g.W, outPer = g.Cout * g.OutH * g.OutW;
         int chunks = (n + WeightGradientImages - 1) / WeightGradientImages;
         int workers = Math.Max(1, Math.Min(Threading.Threads, chunks));
+        // Fixed image ranges per worker, summed in worker order: dW does not depend on thread timing (exact resume).
         var partial = new float[workers][];
         Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, wk =>
         {

@@ -14,6 +14,8 @@ public sealed partial class CpuBackend
     /// (all channels of a chunk at once, as for [N, C]) instead of one channel at a time.</summary>
     const int ChannelMajorMinInner = 32;
 
+    [ThreadStatic] static float[]? _maskedGradient;
+
     /// <summary>Rows summed in float before the partial sums go into double accumulators.</summary>
     const int FloatBlockRows = 256;
 
@@ -86,8 +88,9 @@ public sealed partial class CpuBackend
         if (inner >= ChannelMajorMinInner)
             ForItems(channels, 2 * m, (c0, c1) =>
             {
-                // Fused with a ReLU: the channel's g·[y > 0], formed once while it is read and re-read from cache.
-                var masked = rd == null ? null : new float[m];
+                // Fused with a ReLU: the channel's g·[y > 0], formed once while it is read and re-read from cache (in a
+                // per-thread buffer: a channel is 100K floats, a large-object allocation per call otherwise).
+                var masked = rd == null ? null : ThreadScratch(ref _maskedGradient, m);
                 for (int c = c0; c < c1; c++)
                 {
                     float mu = p.Mean[p.MeanOffset + c], invStd = 1f / MathF.Sqrt(p.Var[p.VarOffset + c] + eps);

@@ -32,6 +32,14 @@ public sealed partial class CpuBackend : IBackend
     public Storage AllocateUninitialized(int length) => BufferPool.Allocate(length, zero: false);
 
     internal static float[] Data(Tensor t) => ((CpuStorage)t.Storage).Data;
+
+    /// <summary>A kernel's per-thread scratch (a [ThreadStatic] field), grown to at least <paramref name="length"/>
+    /// floats and kept: contents unspecified.</summary>
+    static float[] ThreadScratch(ref float[]? buffer, int length)
+    {
+        if (buffer == null || buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>(length, pinned: true);
+        return buffer;
+    }
     internal static Span<float> Span(Tensor t) => Data(t).AsSpan(t.Offset, t.Numel);
 
     public void Upload(ReadOnlySpan<float> source, Storage destination, int offset) =>
