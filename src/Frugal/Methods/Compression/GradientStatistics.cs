@@ -78,11 +78,7 @@ public static class GradientStatistics
         var source = g.Span;
         var rng = _strata ??= new Generator(0);
         rng.Reseed(seed);
-        for (int j = 0; j < count; j++)
-        {
-            long lo = (long)j * n / count, hi = (long)(j + 1) * n / count;
-            sample[j] = source[(int)(lo + rng.NextInt((int)(hi - lo)))];
-        }
+        for (int j = 0; j < count; j++) sample[j] = source[StratumDraw(rng, j, n, count)];
         return count;
     }
 
@@ -91,12 +87,15 @@ public static class GradientStatistics
     {
         var g = new Generator(seed);
         var idx = new int[count];
-        for (int j = 0; j < count; j++)
-        {
-            long lo = (long)j * n / count, hi = (long)(j + 1) * n / count;
-            idx[j] = (int)(lo + g.NextInt((int)(hi - lo)));
-        }
+        for (int j = 0; j < count; j++) idx[j] = StratumDraw(g, j, n, count);
         return idx;
+    }
+
+    /// <summary>One uniform index in stratum j of count equal strata of [0, n): [⌊j·n/count⌋, ⌊(j+1)·n/count⌋).</summary>
+    static int StratumDraw(Generator g, int j, int n, int count)
+    {
+        long lo = (long)j * n / count, hi = (long)(j + 1) * n / count;
+        return (int)(lo + g.NextInt((int)(hi - lo)));
     }
 
     /// <summary>Fits host values: every entry for μ, σ, z and the tail quantile; a strided subset for the KS statistics.
