@@ -50,21 +50,21 @@ public sealed class ApproxLinear : Module
         var rng = _generator ?? Generator.Default;
         int n = x.Shape[0];
         double full = (double)n * InFeatures * OutFeatures;
-        Tensor xs = x, ws = Weight;
         ColumnSample? sample = null;
         // The scale goes on the smaller gathered operand, X[:,S] [N, k] or W[:,S] [out, k]: one pass over it
         // forward, and one over its gradient backward.
-        bool scaleX = n <= OutFeatures;
+        bool scaleX = n <= OutFeatures, fused = SampledInputsLinearFn.Supports(x, Weight);
         if (s.Mode != ApproxMode.Backward)
         {
-            sample = TermSampling.SampleInputs(s, x, Weight, rng, Stats.Forward, fused: SampledInputsLinearFn.Supports(x, Weight));
+            sample = TermSampling.SampleInputs(s, x, Weight, rng, Stats.Forward, fused);
             if (sample.IsExact) sample = null;
         }
         int kept = sample?.Count ?? InFeatures;
         double executed = (double)n * kept * OutFeatures;
         Stats.AddMacs(full, executed);
         bool grads = GradMode.IsEnabled && (x.RequiresGrad || Weight.RequiresGrad || (Bias?.RequiresGrad ?? false));
-        if (s.Mode == ApproxMode.Forward || !grads)
+        bool exactBackward = s.Mode == ApproxMode.Forward || !grads;
+        if (exactBackward)
         {
             // Backward of the smaller product: dW on the kept columns (if W trains), dX on them (if x needs it).
             if (grads)
@@ -72,16 +72,11 @@ public sealed class ApproxLinear : Module
                 int passes = (Weight.RequiresGrad ? 1 : 0) + (x.RequiresGrad ? 1 : 0);
                 Stats.AddMacs(passes * full, passes * executed);
             }
-            if (sample == null) return x.Linear(Weight, Bias);
-            if (SampledInputsLinearFn.Supports(x, Weight)) return new SampledInputsLinearFn(sample, scaleX).Forward(x, Weight, Bias);
-            return TermSampling.Gather(x, 1, sample, scaled: scaleX).Linear(TermSampling.Gather(Weight, 1, sample, scaled: !scaleX), Bias);
+            if (sample != null && fused) return new SampledInputsLinearFn(sample, scaleX).Forward(x, Weight, Bias);
         }
-        if (sample != null)
-        {
-            xs = TermSampling.Gather(x, 1, sample, scaled: scaleX);
-            ws = TermSampling.Gather(Weight, 1, sample, scaled: !scaleX);
-        }
-        return new SampledBackwardLinearFn(s, rng, Stats, full).Forward(xs, ws, Bias);
+        var xs = sample == null ? x : TermSampling.Gather(x, 1, sample, scaled: scaleX);
+        var ws = sample == null ? Weight : TermSampling.Gather(Weight, 1, sample, scaled: !scaleX);
+        return exactBackward ? xs.Linear(ws, Bias) : new SampledBackwardLinearFn(s, rng, Stats, full).Forward(xs, ws, Bias);
     }
 
     protected override void OnTensorMoved(string name, Tensor moved)
