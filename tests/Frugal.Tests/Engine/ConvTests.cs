@@ -192,6 +192,13 @@ public class ConvTests
             finally { Frugal.Backends.Cpu.CpuBackend.DirectConvEnabled = true; }
         }
         var direct = Run(true); var gemm = Run(false);
+        // The op takes the direct kernel: its output is the kernel's to the bit, and not im2col + GEMM's (which sums
+        // in another order), so this test fails if Conv2d silently stopped calling it.
+        var (x0, w0, b0) = Operands(Device.Cpu, g, 50);
+        var y0 = Tensor.Uninitialized(new Shape(g.N, g.Cout, g.OH, g.OW), Device.Cpu);
+        Assert.True(x0.Backend.TryConv2dDirect(x0, w0, b0, win, y0));
+        Assert.Equal(y0.ToArray(), direct.Y);
+        Assert.NotEqual(gemm.Y, direct.Y);
         Check.Close(gemm.Y, direct.Y, 1e-4f, 1e-4f, "y");
         Check.Close(gemm.Dx, direct.Dx, 1e-4f, 1e-4f, "dx");
         Check.Close(gemm.Dw, direct.Dw, 1e-3f, 1e-4f, "dw");
