@@ -6,7 +6,7 @@ namespace Frugal.Ops;
 
 /// <summary>
 /// 2-D convolution (PyTorch's conv2d: cross-correlation, weight [Cout, C/groups, kh, kw]). Where the backend has a
-/// direct kernel for the window (the CPU's for stride 1 with AVX-512, <c>CpuBackend.DirectConv.cs</c>) forward and
+/// direct kernel for the window (the CPU's for stride 1 with AVX-512 or AVX2 + FMA, <c>CpuBackend.DirectConv.cs</c>) forward and
 /// both gradients take it; otherwise im2col + GEMM on the backend, with grouped and depthwise convolution as one GEMM
 /// per group. 1×1 convolutions at stride 1 without padding skip im2col: each image [C, H·W] already is the GEMM operand.
 /// </summary>

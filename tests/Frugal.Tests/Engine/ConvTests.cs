@@ -170,13 +170,15 @@ public class ConvTests
     }
 
     /// <summary>The direct kernels against im2col + GEMM on the cnn's layers (both paths are exact convolutions; they
-    /// differ only in summation order). Where AVX-512 is absent the direct path must report itself unavailable.</summary>
+    /// differ only in summation order). Where neither AVX-512 nor AVX2 + FMA is present the direct path must report itself unavailable.</summary>
     [Theory]
     [InlineData(1, 32), InlineData(32, 32), InlineData(32, 64)]
     public void Direct_kernels_match_im2col_and_gemm(int c, int cout)
     {
         var win = new Frugal.Backends.Window2d(14, 14, 3, 3, PadH: 1, PadW: 1);
-        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) { Assert.False(Frugal.Backends.Cpu.CpuBackend.DirectConvApplies(win)); return; }
+        bool vectorUnits = System.Runtime.Intrinsics.X86.Avx512F.IsSupported
+            || System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported;
+        if (!vectorUnits) { Assert.False(Frugal.Backends.Cpu.CpuBackend.DirectConvApplies(win)); return; }
         Assert.True(Frugal.Backends.Cpu.CpuBackend.DirectConvApplies(win));
         var g = new Cfg(3, c, 14, 14, cout, 3, 3, (1, 1), (1, 1));
         (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(bool direct)

@@ -6,7 +6,8 @@ using Frugal.Tensors;
 namespace Frugal.Backends.Cpu;
 
 /// <summary>
-/// Direct stride-1 convolution with AVX-512 register tiles, without im2col. The input plane is zero-padded once into a
+/// Direct stride-1 convolution with AVX-512 register tiles (AVX2 + FMA ones in <c>CpuBackend.DirectConvAvx2.cs</c>),
+/// without im2col. The input plane is zero-padded once into a
 /// scratch [C, Hp·Wp] (Hp = H + 2·PadH, Wp = W + 2·PadW) and outputs are computed at the padded pitch: output position
 /// q = oh·Wp + ow reads input q + ki·Wp + kj for every tap, so each tap is one shifted contiguous vector load and
 ///   y[co, q] = b[co] + Σ_ci Σ_(ki,kj) W[co, ci, ki, kj] · xp[ci, q + ki·Wp + kj],
@@ -30,9 +31,9 @@ public sealed partial class CpuBackend
 
     /// <summary>Whether <see cref="TryConv2dDirect"/> and its gradients run for an ungrouped convolution over this window:
     /// stride 1, no dilation, padding below the kernel (the flipped kernel's padding k − 1 − pad is then non-negative),
-    /// not 1×1 (already a plain GEMM without im2col), and AVX-512.</summary>
+    /// not 1×1 (already a plain GEMM without im2col), and AVX-512 or AVX2 + FMA.</summary>
     public static bool DirectConvApplies(Window2d w) =>
-        Avx512F.IsSupported && DirectConvEnabled && w.StrideH == 1 && w.StrideW == 1 && w.DilationH == 1 && w.DilationW == 1
+        (Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported) && DirectConvEnabled && w.StrideH == 1 && w.StrideW == 1 && w.DilationH == 1 && w.DilationW == 1
         && w.PadH < w.KernelH && w.PadW < w.KernelW && w.OutH > 0 && w.OutW > 0 && !w.IsPointwise;
 
     /// <summary>Tests switch the direct kernels off, on their own thread only, to compare them with im2col + GEMM.</summary>
@@ -190,6 +191,12 @@ public sealed partial class CpuBackend
                 float* wt = wpk + ct * cin * taps * ConvCoTile;
                 float* y0 = yq + ct * ConvCoTile * qs;
                 int v = 0;
+                if (!Avx512F.IsSupported)
+                {
+                    for (; v < g.QVectors; v++)
+                        Tile4x1Avx2(xp + v * 16, ps, cin, offs, taps, wt, y0 + v * 16, qs, b0, b1, b2, b3);
+                    continue;
+                }
                 for (; v + ConvQTile <= g.QVectors; v += ConvQTile)
                     Tile4x4(xp + v * 16, ps, cin, offs, taps, wt, y0 + v * 16, qs, b0, b1, b2, b3);
                 for (; v < g.QVectors; v++)
@@ -320,7 +327,12 @@ public sealed partial class CpuBackend
         int imgX = cin * ps, imgQ = coRound * qs;
         fixed (float* xp = xpArr, dq = dqArr, acc = accArr)
         {
-            // Pairs of channel tiles take the 8 × 3 register tile; an odd last tile the 4 × 3 one.
+            // AVX-512: pairs of channel tiles take the 8 × 3 register tile, an odd last tile the 4 × 3 one.
+            if (!Avx512F.IsSupported)
+            {
+                WeightTilesAvx2(xp, dq, count, g, acc);
+                return;
+            }
             for (int ct = 0; ct < g.CoTiles; ct += 2)
             {
                 bool pair = ct + 1 < g.CoTiles;
@@ -341,6 +353,26 @@ public sealed partial class CpuBackend
                         if (pair) WeightTile4x1(x, imgX, d + ConvCoTile * qs, imgQ, qs, count, qv, g.TapOffset(t), a + ConvCoTile * cin * taps + t, cin * taps);
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary><see cref="WeightTiles"/> with the AVX2 tiles: one channel tile at a time (16 registers hold 4 × 3).</summary>
+    static unsafe void WeightTilesAvx2(float* xp, float* dq, int count, in DirectGeometry g, float* acc)
+    {
+        int taps = g.Taps, cin = g.C, ps = g.PlaneStride, qs = g.QStride, qv = g.QVectors, coRound = g.CoTiles * ConvCoTile;
+        int imgX = cin * ps, imgQ = coRound * qs;
+        for (int ct = 0; ct < g.CoTiles; ct++)
+        {
+            float* d = dq + ct * ConvCoTile * qs;
+            for (int ci = 0; ci < cin; ci++)
+            {
+                float* x = xp + ci * ps, a = acc + (ct * ConvCoTile * cin + ci) * taps;
+                int t = 0;
+                for (; t + ConvTapTile <= taps; t += ConvTapTile)
+                    WeightTile4x3Avx2(x, imgX, d, imgQ, qs, count, qv, g.TapOffset(t), g.TapOffset(t + 1), g.TapOffset(t + 2), a + t, cin * taps);
+                for (; t < taps; t++)
+                    WeightTile4x1Avx2(x, imgX, d, imgQ, qs, count, qv, g.TapOffset(t), a + t, cin * taps);
             }
         }
     }
