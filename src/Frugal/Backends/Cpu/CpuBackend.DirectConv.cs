@@ -358,6 +358,7 @@ public sealed partial class CpuBackend
     }
 
     /// <summary><see cref="WeightTiles"/> with the AVX2 tiles: one channel tile at a time (16 registers hold 4 × 3).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void WeightTilesAvx2(float* xp, float* dq, int count, in DirectGeometry g, float* acc)
     {
         int taps = g.Taps, cin = g.C, ps = g.PlaneStride, qs = g.QStride, qv = g.QVectors, coRound = g.CoTiles * ConvCoTile;
