@@ -33,7 +33,8 @@ public sealed partial class CpuBackend
     /// stride 1, no dilation, padding below the kernel (the flipped kernel's padding k − 1 − pad is then non-negative),
     /// not 1×1 (already a plain GEMM without im2col), and AVX-512 or AVX2 + FMA.</summary>
     public static bool DirectConvApplies(Window2d w) =>
-        (Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported) && DirectConvEnabled && w.StrideH == 1 && w.StrideW == 1 && w.DilationH == 1 && w.DilationW == 1
+        (Avx512F.IsSupported || Avx2.IsSupported && Fma.IsSupported) && DirectConvEnabled
+        && w.StrideH == 1 && w.StrideW == 1 && w.DilationH == 1 && w.DilationW == 1
         && w.PadH < w.KernelH && w.PadW < w.KernelW && w.OutH > 0 && w.OutW > 0 && !w.IsPointwise;
 
     /// <summary>Tests switch the direct kernels off, on their own thread only, to compare them with im2col + GEMM.</summary>
@@ -327,15 +328,12 @@ public sealed partial class CpuBackend
         int imgX = cin * ps, imgQ = coRound * qs;
         fixed (float* xp = xpArr, dq = dqArr, acc = accArr)
         {
-            // AVX-512: pairs of channel tiles take the 8 × 3 register tile, an odd last tile the 4 × 3 one.
-            if (!Avx512F.IsSupported)
+            // AVX-512: pairs of channel tiles take the 8 × 3 register tile, an odd last tile the 4 × 3 one. AVX2's 16
+            // registers hold one 4 × 3 tile: it walks the channel tiles one at a time.
+            int step = Avx512F.IsSupported ? 2 : 1;
+            for (int ct = 0; ct < g.CoTiles; ct += step)
             {
-                WeightTilesAvx2(xp, dq, count, g, acc);
-                return;
-            }
-            for (int ct = 0; ct < g.CoTiles; ct += 2)
-            {
-                bool pair = ct + 1 < g.CoTiles;
+                bool pair = step == 2 && ct + 1 < g.CoTiles;
                 float* d = dq + ct * ConvCoTile * qs;
                 for (int ci = 0; ci < cin; ci++)
                 {
@@ -345,35 +343,16 @@ public sealed partial class CpuBackend
                     {
                         int o0 = g.TapOffset(t), o1 = g.TapOffset(t + 1), o2 = g.TapOffset(t + 2);
                         if (pair) WeightTile8x3(x, imgX, d, imgQ, qs, count, qv, o0, o1, o2, a + t, cin * taps);
-                        else WeightTile4x3(x, imgX, d, imgQ, qs, count, qv, o0, o1, o2, a + t, cin * taps);
+                        else if (Avx512F.IsSupported) WeightTile4x3(x, imgX, d, imgQ, qs, count, qv, o0, o1, o2, a + t, cin * taps);
+                        else WeightTile4x3Avx2(x, imgX, d, imgQ, qs, count, qv, o0, o1, o2, a + t, cin * taps);
                     }
                     for (; t < taps; t++)
                     {
-                        WeightTile4x1(x, imgX, d, imgQ, qs, count, qv, g.TapOffset(t), a + t, cin * taps);
+                        if (Avx512F.IsSupported) WeightTile4x1(x, imgX, d, imgQ, qs, count, qv, g.TapOffset(t), a + t, cin * taps);
+                        else WeightTile4x1Avx2(x, imgX, d, imgQ, qs, count, qv, g.TapOffset(t), a + t, cin * taps);
                         if (pair) WeightTile4x1(x, imgX, d + ConvCoTile * qs, imgQ, qs, count, qv, g.TapOffset(t), a + ConvCoTile * cin * taps + t, cin * taps);
                     }
                 }
-            }
-        }
-    }
-
-    /// <summary><see cref="WeightTiles"/> with the AVX2 tiles: one channel tile at a time (16 registers hold 4 × 3).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void WeightTilesAvx2(float* xp, float* dq, int count, in DirectGeometry g, float* acc)
-    {
-        int taps = g.Taps, cin = g.C, ps = g.PlaneStride, qs = g.QStride, qv = g.QVectors, coRound = g.CoTiles * ConvCoTile;
-        int imgX = cin * ps, imgQ = coRound * qs;
-        for (int ct = 0; ct < g.CoTiles; ct++)
-        {
-            float* d = dq + ct * ConvCoTile * qs;
-            for (int ci = 0; ci < cin; ci++)
-            {
-                float* x = xp + ci * ps, a = acc + (ct * ConvCoTile * cin + ci) * taps;
-                int t = 0;
-                for (; t + ConvTapTile <= taps; t += ConvTapTile)
-                    WeightTile4x3Avx2(x, imgX, d, imgQ, qs, count, qv, g.TapOffset(t), g.TapOffset(t + 1), g.TapOffset(t + 2), a + t, cin * taps);
-                for (; t < taps; t++)
-                    WeightTile4x1Avx2(x, imgX, d, imgQ, qs, count, qv, g.TapOffset(t), a + t, cin * taps);
             }
         }
     }
