@@ -32,7 +32,7 @@ static class BenchCommand
         bench.Subcommands.Add(gemm);
 
         var step = new Command("step", "Time training steps of a model on random data: forward, backward and optimizer per step, with a per-op breakdown and GC counts. Takes the train flags (--model, --batch-size, --approx ...)");
-        var steps = new Option<int>("--steps") { Description = "Timed steps (after 3 warm-up steps); per round with --compare", DefaultValueFactory = _ => 20 };
+        var steps = new Option<int>("--steps") { Description = "Timed steps (after a warm-up of at least 35 steps that lasts until the runtime stops compiling); per round with --compare", DefaultValueFactory = _ => 20 };
         var compare = new Option<int>("--compare") { Description = "Alternate this many rounds of exact and method steps and report the speed-up (0 = profile one model)", DefaultValueFactory = _ => 0 };
         step.Options.Add(steps); step.Options.Add(compare);
         TrainFlags.AddTo(step);
