@@ -45,13 +45,17 @@ public partial interface IBackend
     /// Direct convolution y = conv2d(x, w) + b without im2col, where the backend has a kernel for the window and
     /// layout; false (nothing written) when it has none (e.g. grouped), and the caller takes im2col + GEMM.
     /// </summary>
-    bool TryConv2dDirect(Tensor x, Tensor w, Tensor? b, Window2d window, Tensor y) => false;
+    /// <remarks><paramref name="inputs"/>: the product over those input channels only (<see cref="ChannelSubset"/>);
+    /// x and w keep all C channels and are read in place.</remarks>
+    bool TryConv2dDirect(Tensor x, Tensor w, Tensor? b, Window2d window, Tensor y, ChannelSubset? inputs = null) => false;
 
     /// <summary>Overwrites gx [N, C, H, W] with the input gradient of <see cref="TryConv2dDirect"/> for gy; false when unsupported.</summary>
-    bool TryConv2dBackwardDataDirect(Tensor gy, Tensor w, Window2d window, Tensor gx) => false;
+    /// <remarks>With <paramref name="inputs"/>, gx is zero outside the subset.</remarks>
+    bool TryConv2dBackwardDataDirect(Tensor gy, Tensor w, Window2d window, Tensor gx, ChannelSubset? inputs = null) => false;
 
     /// <summary>Overwrites gw [Cout, C, kh, kw] with the weight gradient Σ_n of <see cref="TryConv2dDirect"/> for gy; false when unsupported.</summary>
-    bool TryConv2dBackwardWeightDirect(Tensor gy, Tensor x, Window2d window, Tensor gw) => false;
+    /// <remarks>With <paramref name="inputs"/>, gw is zero outside the subset.</remarks>
+    bool TryConv2dBackwardWeightDirect(Tensor gy, Tensor x, Window2d window, Tensor gw, ChannelSubset? inputs = null) => false;
 
     /// <summary>y[n, c, …] = values[c] for y viewed as [N, C, rest] with C = values.Numel (a per-channel broadcast fill, e.g. a conv bias).</summary>
     void FillChannels(Tensor y, Tensor values);

@@ -68,42 +68,75 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>y = conv2d(x, w) + b for x [N, C, H, W], w [Cout, C, kh, kw], y [N, Cout, OutH, OutW]; false when
-    /// <see cref="DirectConvApplies"/> does not hold (the caller then takes im2col + GEMM).</summary>
-    public bool TryConv2dDirect(Tensor x, Tensor w, Tensor? b, Window2d win, Tensor y)
+    /// <see cref="DirectConvApplies"/> does not hold (the caller then takes im2col + GEMM). With <paramref name="inputs"/>
+    /// the padding copy reads only those channels and the packed kernel holds only theirs, scaled: the sampled product
+    /// costs k/C of the exact one with no gathered copies.</summary>
+    public bool TryConv2dDirect(Tensor x, Tensor w, Tensor? b, Window2d win, Tensor y, ChannelSubset? inputs = null)
     {
         int c = x.Shape[1], cout = w.Shape[0];
         if (!DirectConvApplies(win) || w.Shape[1] != c) return false;   // grouped: one GEMM per group instead
-        var g = new DirectGeometry(c, cout, win);
-        var packed = PackWeights(Data(w), w.Offset, cout, c, g.Taps, flip: false);
+        inputs?.Check("conv2d", c);
+        var map = new ChannelMap(inputs, c);
+        var g = new DirectGeometry(map.Count, cout, win);
+        var packed = PackWeights(Data(w), w.Offset, cout, c, g.Taps, flip: false, map);
         float[]? bias = b == null ? null : Data(b);
-        DirectForward(Data(x), x.Offset, x.Shape[0], g, packed, bias, b?.Offset ?? 0, Data(y), y.Offset);
+        DirectForward(Data(x), x.Offset, x.Shape[0], g, map, packed, bias, b?.Offset ?? 0, Data(y), y.Offset, new ChannelMap(null, cout));
         return true;
     }
 
     /// <summary>dX [N, C, H, W] of a direct convolution from dY [N, Cout, OutH, OutW]: the forward kernel on dY padded by
-    /// k − 1 − pad, with w transposed and flipped.</summary>
-    public bool TryConv2dBackwardDataDirect(Tensor gy, Tensor w, Window2d win, Tensor gx)
+    /// k − 1 − pad, with w transposed and flipped. With <paramref name="inputs"/> it computes the subset's channels and
+    /// zeroes the rest.</summary>
+    public bool TryConv2dBackwardDataDirect(Tensor gy, Tensor w, Window2d win, Tensor gx, ChannelSubset? inputs = null)
     {
         int c = gx.Shape[1], cout = w.Shape[0];
         if (!DirectConvApplies(win) || w.Shape[1] != c) return false;
+        inputs?.Check("conv2d backward", c);
         var full = new Window2d(win.OutH, win.OutW, win.KernelH, win.KernelW,
             PadH: win.KernelH - 1 - win.PadH, PadW: win.KernelW - 1 - win.PadW);
-        var g = new DirectGeometry(cout, c, full);
-        var packed = PackWeights(Data(w), w.Offset, cout, c, g.Taps, flip: true);
-        DirectForward(Data(gy), gy.Offset, gy.Shape[0], g, packed, null, 0, Data(gx), gx.Offset);
+        var map = new ChannelMap(inputs, c);
+        var g = new DirectGeometry(cout, map.Count, full);
+        var packed = PackWeights(Data(w), w.Offset, cout, c, g.Taps, flip: true, map);
+        DirectForward(Data(gy), gy.Offset, gy.Shape[0], g, new ChannelMap(null, cout), packed, null, 0, Data(gx), gx.Offset, map);
         return true;
     }
 
-    /// <summary>Overwrites dW [Cout, C, kh, kw] with Σ_n of the direct correlation of x and dY.</summary>
-    public bool TryConv2dBackwardWeightDirect(Tensor gy, Tensor x, Window2d win, Tensor gw)
+    /// <summary>Overwrites dW [Cout, C, kh, kw] with Σ_n of the direct correlation of x and dY (with
+    /// <paramref name="inputs"/>: the subset's channels, scaled, and zero elsewhere).</summary>
+    public bool TryConv2dBackwardWeightDirect(Tensor gy, Tensor x, Window2d win, Tensor gw, ChannelSubset? inputs = null)
     {
         int n = x.Shape[0], c = x.Shape[1], cout = gw.Shape[0];
         // A thin input (the 1-channel stem) makes dW a few FLOPs per dY value: then the pitch copy of dY costs more than
-        // im2col's few columns and one GEMM pass over dY (measured 1.7 vs 1.2 ms at 1→32, 28×28, batch 128).
-        if (!DirectConvApplies(win) || gw.Shape[1] != c || c * win.Taps < MinDirectWeightGradientK) return false;
-        var g = new DirectGeometry(c, cout, win);
-        DirectWeightGradient(Data(x), x.Offset, Data(gy), gy.Offset, n, g, Data(gw), gw.Offset);
+        // im2col's few columns and one GEMM pass over dY (measured 1.7 vs 1.2 ms at 1→32, 28×28, batch 128). A subset
+        // always takes the kernel: im2col has no subset form.
+        if (!DirectConvApplies(win) || gw.Shape[1] != c || inputs == null && c * win.Taps < MinDirectWeightGradientK) return false;
+        inputs?.Check("conv2d backward", c);
+        var map = new ChannelMap(inputs, c);
+        var g = new DirectGeometry(map.Count, cout, win);
+        DirectWeightGradient(Data(x), x.Offset, Data(gy), gy.Offset, n, g, map, Data(gw), gw.Offset);
         return true;
+    }
+
+    /// <summary>Channel j of a direct convolution's operand is channel this[j] of a tensor with <see cref="Full"/>
+    /// channels, with the factor Scale(j): the identity, or a <see cref="ChannelSubset"/>.</summary>
+    readonly struct ChannelMap(ChannelSubset? subset, int full)
+    {
+        public readonly int Full = full;
+        readonly int[]? _indices = subset?.Indices;
+        readonly float[]? _scales = subset?.Scales;
+        public int Count => _indices?.Length ?? Full;
+        public bool IsIdentity => _indices == null;
+        public int this[int j] => _indices == null ? j : _indices[j];
+        public float Scale(int j) => _scales == null ? 1f : _scales[j];
+
+        /// <summary>Zeroes the planes of one image [Full, plane] at <paramref name="at"/> whose channels are not mapped.</summary>
+        public void ClearUnmapped(float[] d, int at, int plane)
+        {
+            if (_indices == null) return;
+            for (int ch = 0, j = 0; ch < Full; ch++)
+                if (j < _indices.Length && _indices[j] == ch) j++;
+                else d.AsSpan(at + ch * plane, plane).Clear();
+        }
     }
 
     /// <summary>
@@ -111,16 +144,18 @@ public sealed partial class CpuBackend
     /// its weights in order. Channels past Cout are zero. With <paramref name="flip"/>, the input gradient's kernel:
     /// roles of C and Cout swapped, taps reversed (W'[ci, co, t] = W[co, ci, taps − 1 − t]).
     /// </summary>
-    static float[] PackWeights(float[] wd, int wo, int cout, int c, int taps, bool flip)
+    static float[] PackWeights(float[] wd, int wo, int cout, int c, int taps, bool flip, in ChannelMap map)
     {
-        int outCh = flip ? c : cout, inCh = flip ? cout : c;
+        // map restricts w's input-channel axis (of c channels): the packed kernel's inputs, or its outputs when flipped.
+        int outCh = flip ? map.Count : cout, inCh = flip ? cout : map.Count;
         int tiles = (outCh + ConvCoTile - 1) / ConvCoTile;
         var p = new float[tiles * inCh * taps * ConvCoTile];
         for (int o = 0; o < outCh; o++)
             for (int i = 0; i < inCh; i++)
                 for (int t = 0; t < taps; t++)
                 {
-                    float v = flip ? wd[wo + (i * c + o) * taps + taps - 1 - t] : wd[wo + (o * c + i) * taps + t];
+                    float v = flip ? wd[wo + (i * c + map[o]) * taps + taps - 1 - t] * map.Scale(o)
+                                   : wd[wo + (o * c + map[i]) * taps + t] * map.Scale(i);
                     p[((o / ConvCoTile * inCh + i) * taps + t) * ConvCoTile + o % ConvCoTile] = v;
                 }
         return p;
@@ -128,16 +163,17 @@ public sealed partial class CpuBackend
 
     [ThreadStatic] static float[]? _directInput, _directOutput;
 
-    /// <summary>Copies image planes [C, H, W] into the zero-padded scratch [C, PlaneStride]: each row lands between its
-    /// zero borders, and only the borders, the padding rows and the slack are written besides.</summary>
-    static void PadImage(float[] src, int so, in DirectGeometry g, float[] xp, int xpo = 0)
+    /// <summary>Copies image planes [C, H, W] (channel map[ci] of the image at <paramref name="so"/>) into the zero-padded
+    /// scratch [C, PlaneStride]: each row lands between its zero borders, and only the borders, the padding rows and the
+    /// slack are written besides.</summary>
+    static void PadImage(float[] src, int so, in DirectGeometry g, float[] xp, int xpo, in ChannelMap map)
     {
         int top = g.PadH * g.Wp, bottom = (g.PadH + g.H) * g.Wp;
         for (int ci = 0; ci < g.C; ci++)
         {
             var plane = xp.AsSpan(xpo + ci * g.PlaneStride, g.PlaneStride);
             plane[..(top + g.PadW)].Clear();
-            var rows = src.AsSpan(so + ci * g.H * g.W, g.H * g.W);
+            var rows = src.AsSpan(so + map[ci] * g.H * g.W, g.H * g.W);
             for (int h = 0; h < g.H; h++)
             {
                 int at = top + h * g.Wp + g.PadW;
@@ -149,9 +185,12 @@ public sealed partial class CpuBackend
         }
     }
 
-    static void DirectForward(float[] xd, int xo, int n, DirectGeometry g, float[] packed, float[]? bias, int bo, float[] yd, int yo)
+    /// <summary>y[img, outMap[co]] for every image: input channel ci is xd's channel inMap[ci]; y's unmapped channels are
+    /// zeroed.</summary>
+    static void DirectForward(float[] xd, int xo, int n, DirectGeometry g, ChannelMap inMap, float[] packed, float[]? bias, int bo,
+                              float[] yd, int yo, ChannelMap outMap)
     {
-        int inPer = g.C * g.H * g.W, outPer = g.Cout * g.OutH * g.OutW;
+        int inPer = inMap.Full * g.H * g.W, plane = g.OutH * g.OutW, outPer = outMap.Full * plane;
         long work = (long)g.Cout * g.C * g.Taps * g.OutH * g.OutW;
         Threading.For(n, (s, e) =>
         {
@@ -159,12 +198,13 @@ public sealed partial class CpuBackend
             var yq = ThreadScratch(ref _directOutput, g.CoTiles * ConvCoTile * g.QStride);
             for (int img = s; img < e; img++)
             {
-                PadImage(xd, xo + img * inPer, g, xp);
+                PadImage(xd, xo + img * inPer, g, xp, 0, inMap);
                 ForwardTiles(xp, g, packed, bias, bo, yq);
                 // Drop the Wp − OutW wrapped positions of each row.
                 for (int co = 0; co < g.Cout; co++)
                     for (int oh = 0; oh < g.OutH; oh++)
-                        yq.AsSpan(co * g.QStride + oh * g.Wp, g.OutW).CopyTo(yd.AsSpan(yo + img * outPer + (co * g.OutH + oh) * g.OutW));
+                        yq.AsSpan(co * g.QStride + oh * g.Wp, g.OutW).CopyTo(yd.AsSpan(yo + img * outPer + outMap[co] * plane + oh * g.OutW));
+                outMap.ClearUnmapped(yd, yo + img * outPer, plane);
             }
         }, Threading.Grain(work));
     }
@@ -265,10 +305,10 @@ public sealed partial class CpuBackend
     /// <summary>Images whose padded inputs and gradients a worker keeps in cache while it walks all weight tiles.</summary>
     const int WeightGradientImages = 4;
 
-    static void DirectWeightGradient(float[] xd, int xo, float[] gyd, int gyo, int n, DirectGeometry g, float[] gwd, int gwo)
+    static void DirectWeightGradient(float[] xd, int xo, float[] gyd, int gyo, int n, DirectGeometry g, ChannelMap map, float[] gwd, int gwo)
     {
         int taps = g.Taps, coRound = g.CoTiles * ConvCoTile;
-        int inPer = g.C * g.H * g.W, outPer = g.Cout * g.OutH * g.OutW;
+        int inPer = map.Full * g.H * g.W, outPer = g.Cout * g.OutH * g.OutW;
         int chunks = (n + WeightGradientImages - 1) / WeightGradientImages;
         int workers = Math.Max(1, Math.Min(Threading.Threads, chunks));
         // Fixed image ranges per worker, summed in worker order: dW does not depend on thread timing (exact resume).
@@ -284,20 +324,26 @@ public sealed partial class CpuBackend
                 int i0 = ch * WeightGradientImages, cnt = Math.Min(WeightGradientImages, n - i0);
                 for (int i = 0; i < cnt; i++)
                 {
-                    PadImage(xd, xo + (i0 + i) * inPer, g, xp, i * g.C * g.PlaneStride);
+                    PadImage(xd, xo + (i0 + i) * inPer, g, xp, i * g.C * g.PlaneStride, map);
                     PitchGradient(gyd, gyo + (i0 + i) * outPer, g, dq, i * coRound * g.QStride);
                 }
                 WeightTiles(xp, dq, cnt, g, acc);
             }
             partial[wk] = acc;
         });
-        // acc is [co, ci, tap] over the rounded channels: sum the workers into dW.
+        // acc is [co, ci, tap] over the rounded channels: sum the workers into dW (a subset: into partial[0], then each
+        // channel scaled into its place, the unmapped ones zero).
         for (int co = 0; co < g.Cout; co++)
         {
-            var dst = gwd.AsSpan(gwo + co * g.C * taps, g.C * taps);
-            partial[0].AsSpan(co * g.C * taps, g.C * taps).CopyTo(dst);
+            var sum = map.IsIdentity ? gwd.AsSpan(gwo + co * g.C * taps, g.C * taps) : partial[0].AsSpan(co * g.C * taps, g.C * taps);
+            if (map.IsIdentity) partial[0].AsSpan(co * g.C * taps, g.C * taps).CopyTo(sum);
             for (int wk = 1; wk < workers; wk++)
-                System.Numerics.Tensors.TensorPrimitives.Add(dst, partial[wk].AsSpan(co * g.C * taps, g.C * taps), dst);
+                System.Numerics.Tensors.TensorPrimitives.Add(sum, partial[wk].AsSpan(co * g.C * taps, g.C * taps), sum);
+            if (map.IsIdentity) continue;
+            int row = gwo + co * map.Full * taps;
+            gwd.AsSpan(row, map.Full * taps).Clear();
+            for (int j = 0; j < g.C; j++)
+                System.Numerics.Tensors.TensorPrimitives.Multiply(sum.Slice(j * taps, taps), map.Scale(j), gwd.AsSpan(row + map[j] * taps, taps));
         }
     }
 

@@ -1,4 +1,5 @@
 using Frugal.Autograd;
+using Frugal.Backends;
 using Frugal.Nn;
 using Frugal.Ops;
 using Frugal.Tensors;
@@ -62,25 +63,34 @@ public sealed class ApproxConv2d : Module
             var sample = TermSampling.SampleInputs(s, x, Weight, rng, Stats.Forward);
             if (!sample.IsExact)
             {
+                kept = sample.Count;
+                // Forward mode on a backend with a direct kernel: the kernel reads the kept channels in place.
+                var y = s.Mode == ApproxMode.Forward
+                    ? SampledInputsConv2dFn.TryForward(x, Weight, Bias, win, new ChannelSubset(sample.Indices, sample.Scales))
+                    : null;
+                if (y != null) { CountForwardMode(x, full, perChannel * kept); return y; }
                 // The scale goes on the small gathered kernel [Cout, k, kh, kw], not on the activations.
                 xs = TermSampling.Gather(x, 1, sample, scaled: false);
                 ws = TermSampling.Gather(Weight, 1, sample, scaled: true);
-                kept = sample.Count;
             }
         }
         double executed = perChannel * kept;
-        Stats.AddMacs(full, executed);
         bool grads = GradMode.IsEnabled && (x.RequiresGrad || Weight.RequiresGrad || (Bias?.RequiresGrad ?? false));
         if (s.Mode == ApproxMode.Forward || !grads)
         {
-            if (grads)
-            {
-                int passes = (Weight.RequiresGrad ? 1 : 0) + (x.RequiresGrad ? 1 : 0);
-                Stats.AddMacs(passes * full, passes * executed);
-            }
+            CountForwardMode(x, full, executed);
             return xs.Conv2d(ws, Bias, Stride, Padding, 1, Dilation);
         }
+        Stats.AddMacs(full, executed);
         return new SampledBackwardConv2dFn(s, rng, Stats, full).Forward(xs, ws, Bias, Stride, Padding, Dilation);
+    }
+
+    /// <summary>Multiply-adds of a forward-sampled step: the forward, and dX and dW at the same k when they are wanted.</summary>
+    void CountForwardMode(Tensor x, double full, double executed)
+    {
+        bool grads = GradMode.IsEnabled && (x.RequiresGrad || Weight.RequiresGrad || (Bias?.RequiresGrad ?? false));
+        int passes = 1 + (grads && Weight.RequiresGrad ? 1 : 0) + (grads && x.RequiresGrad ? 1 : 0);
+        Stats.AddMacs(passes * full, passes * executed);
     }
 
     protected override void OnTensorMoved(string name, Tensor moved)

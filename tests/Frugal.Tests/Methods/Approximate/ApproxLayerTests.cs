@@ -112,6 +112,48 @@ public class ApproxLayerTests
     }
 
     /// <summary>
+    /// Where the backend has direct kernels, forward-mode ApproxConv2d convolves the kept channels in place
+    /// (<see cref="SampledInputsConv2dFn"/>): the same numbers, to the bit, as gathering x[:, S] and w[:, S]·diag(s) into
+    /// smaller tensors and convolving those (the same products in the same order), gradients zero outside S. The output's
+    /// node shows which path ran, so the test fails if the layer silently went back to gathering. 13 channels with 5
+    /// dropped, 6 outputs and 7×9 images leave partial register tiles everywhere.
+    /// </summary>
+    [Fact]
+    public void Forward_sampled_convolution_reads_the_kept_channels_in_place_with_the_gathered_numbers()
+    {
+        var win = new Frugal.Backends.Window2d(7, 9, 3, 3, PadH: 1, PadW: 1);
+        if (!Frugal.Backends.Cpu.CpuBackend.DirectConvApplies(win))
+        {
+            // No direct kernel (neither AVX-512 nor AVX2 + FMA): the layer gathers, as the other tests check.
+            Assert.False(System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported);
+            return;
+        }
+        const int c = 13;
+        var conv = new Conv2d(c, 6, 3, padding: 1, generator: new Generator(3));
+        var x = Check.Param(Device.Cpu, 4, 3, c, 7, 9);
+        var gy = Tensor.Randn(new Shape(3, 6, 7, 9), new Generator(5));
+        var sample = Frozen(c);
+        var layer = new ApproxConv2d(conv, FrozenSettings(ApproxMode.Forward));
+        var y = layer.Call(x);
+        Assert.IsType<SampledInputsConv2dFn>(y.GradFn);
+        var fused = Run(layer, x, gy, conv.Weight, conv.Bias);
+        x.Grad = null; conv.Weight.Grad = null; conv.Bias!.Grad = null;
+        var yg = TermSampling.Gather(x, 1, sample, scaled: false)
+            .Conv2d(TermSampling.Gather(conv.Weight, 1, sample, scaled: true), conv.Bias, padding: 1);
+        yg.Backward(gy);
+        Assert.Equal(yg.ToArray(), fused.Y.ToArray());
+        Assert.Equal(x.Grad!.ToArray(), fused.Gx);
+        Assert.Equal(conv.Weight.Grad!.ToArray(), fused.Gw);
+        Assert.Equal(conv.Bias.Grad!.ToArray(), fused.Gb!);
+        foreach (var dropped in Enumerable.Range(0, c).Except(sample.Indices))
+        {
+            Assert.All(fused.Gx.Where((_, i) => i / 63 % c == dropped), v => Assert.Equal(0f, v));
+            Assert.All(fused.Gw.Where((_, i) => i / 9 % c == dropped), v => Assert.Equal(0f, v));
+        }
+        Assert.Contains(fused.Gx, v => v != 0);
+    }
+
+    /// <summary>
     /// Forward sampling with a frozen choice S (channels 0, 2, 3, 5, 6 of 7, scales s = 0.5, 1, …, 2.5) computes
     /// y[n,o,r,q] = b[o] + Σ_j s_j Σ_(u,v) W[o, S_j, u, v]·x[n, S_j, r+u−1, q+v−1], evaluated here by plain loops in double:
     /// the scale enters once. A deterministic check beside the statistical one (unbiasedness over 300 draws); the gradient
