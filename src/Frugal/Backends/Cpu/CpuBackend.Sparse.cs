@@ -10,9 +10,9 @@ namespace Frugal.Backends.Cpu;
 /// <summary>
 /// Sparse-operand products on the CPU (IBackend.Sparse.cs; pruned neural gradients, ../shared/METHODS.md section 1).
 /// The zeros are found with 16-lane compares (one mask per 16 floats, then the set bits), so a mostly-zero operand costs
-/// one streaming pass plus work per non-zero. The products run in AVX-512 registers (Vector512, emulated with two
-/// 256-bit halves where AVX-512 is missing): row by row, a 128-float tile of a row of C is 8 accumulators fed by one
-/// load and one FMA per 16 floats; column by column, a 64-float tile of a row of B is held in 4 registers and added into
+/// one streaming pass plus work per non-zero. The products run in AVX-512 registers (Vector512; its emulation with
+/// two 256-bit halves where AVX-512 is missing serves the short tiles only): row by row, a 128-float tile of a row of C
+/// is 8 accumulators fed by one load and one FMA per 16 floats (without AVX-512, a 64-float tile in 8 256-bit ones); column by column, a 64-float tile of a row of B is held in 4 registers and added into
 /// every row of C that the column touches. Even so a non-zero costs ~2–5× the time of a multiply-add inside OpenBLAS's
 /// dense GEMM (random access instead of packed panels), so the sparse path pays only below ~15–40% density (docs/RESULTS.md).
 /// </summary>
@@ -210,8 +210,13 @@ public sealed partial class CpuBackend
     static unsafe void CombineRows(float* c, float* b, int ldb, int* idx, float* val, int q, int w, bool accumulate)
     {
         int j = 0;
-        for (; j + 128 <= w; j += 128) Combine128(c + j, b + j, ldb, idx, val, q, accumulate);
-        for (; j + 64 <= w; j += 64) Combine64(c + j, b + j, ldb, idx, val, q, accumulate);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j + 128 <= w; j += 128) Combine128(c + j, b + j, ldb, idx, val, q, accumulate);
+            for (; j + 64 <= w; j += 64) Combine64(c + j, b + j, ldb, idx, val, q, accumulate);
+        }
+        else
+            for (; j + 64 <= w; j += 64) Combine64Avx2(c + j, b + j, ldb, idx, val, q, accumulate);
         for (; j + 16 <= w; j += 16) Combine16(c + j, b + j, ldb, idx, val, q, accumulate);
         for (; j < w; j++)
         {
@@ -264,6 +269,31 @@ public sealed partial class CpuBackend
             a3 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 48), a3);
         }
         a0.Store(c); a1.Store(c + 16); a2.Store(c + 32); a3.Store(c + 48);
+    }
+
+    /// <summary><see cref="Combine64"/> in 256-bit registers (8 accumulators), for CPUs without AVX-512, where the
+    /// 128-float tile's 8 emulated 512-bit accumulators would not fit the 16 registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void Combine64Avx2(float* c, float* b, int ldb, int* idx, float* val, int q, bool accumulate)
+    {
+        Vector256<float> a0, a1, a2, a3, a4, a5, a6, a7;
+        if (accumulate)
+        {
+            a0 = Vector256.Load(c); a1 = Vector256.Load(c + 8); a2 = Vector256.Load(c + 16); a3 = Vector256.Load(c + 24);
+            a4 = Vector256.Load(c + 32); a5 = Vector256.Load(c + 40); a6 = Vector256.Load(c + 48); a7 = Vector256.Load(c + 56);
+        }
+        else a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = Vector256<float>.Zero;
+        for (int e = 0; e < q; e++)
+        {
+            var v = Vector256.Create(val[e]);
+            float* r = b + (long)idx[e] * ldb;
+            a0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r), a0); a1 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 8), a1);
+            a2 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 16), a2); a3 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 24), a3);
+            a4 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 32), a4); a5 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 40), a5);
+            a6 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 48), a6); a7 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 56), a7);
+        }
+        a0.Store(c); a1.Store(c + 8); a2.Store(c + 16); a3.Store(c + 24);
+        a4.Store(c + 32); a5.Store(c + 40); a6.Store(c + 48); a7.Store(c + 56);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -7,13 +7,14 @@ using Frugal.Tensors;
 namespace Frugal.Backends.Cpu;
 
 /// <summary>
-/// The backward products of a convolution from the non-zeros of a pruned gy (IBackend.Sparse.cs; Chmiel et al., ICLR 2021,
-/// ../shared/METHODS.md section 1). Each image is turned channels-last (NHWC) and zero-padded, so the window of an output
-/// pixel is taps rows of C contiguous floats. With C a multiple of 16 a window is taps·C/16 slots of 16 floats, and both
-/// products keep 8 slots in registers while they sum over a list of non-zeros: dw[co] over the non-zeros of channel co,
-/// the dx window of pixel p over the non-zeros of pixel p (one load and one FMA per 16 floats). Other C: per non-zero,
-/// two short AXPYs per tap. Either way im2col and col2im are skipped: they move kh·kw times the image and cost as much as
-/// the GEMMs they feed once the GEMM work has shrunk with the density.
+/// The backward products of a convolution from the non-zeros of a pruned gy (IBackend.Sparse.cs; Chmiel et al., ICLR
+/// 2021, ../shared/METHODS.md section 1). Each image is turned channels-last (NHWC) and zero-padded, so the window of
+/// an output pixel is taps rows of C contiguous floats. With C a multiple of 16 a window is taps·C/16 slots of 16
+/// floats, and both products keep 8 slots (AVX-512; 4 in 256-bit registers without it) in registers while they sum over
+/// a list of non-zeros: dw[co] over the non-zeros of channel co, the dx window of pixel p over the non-zeros of pixel p
+/// (one load and one FMA per 16 floats). Other C: per non-zero, two short AXPYs per tap. Either way im2col and col2im
+/// are skipped: they move kh·kw times the image and cost as much as the GEMMs they feed once the GEMM work has shrunk
+/// with the density.
 /// </summary>
 public sealed partial class CpuBackend
 {
@@ -149,8 +150,16 @@ public sealed partial class CpuBackend
                 int e0 = start[o], q = start[o + 1] - e0, r = 0;
                 if (q == 0) continue;
                 float* acc = dw + (long)o * row;
-                for (; r + 8 <= slots; r += 8) GatherSlots8(acc + 16 * r, xpad, corner + e0, val + e0, q, slot + r);
-                for (; r < slots; r++) GatherSlots1(acc + 16 * r, xpad, corner + e0, val + e0, q, slot[r]);
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    for (; r + 8 <= slots; r += 8) GatherSlots8(acc + 16 * r, xpad, corner + e0, val + e0, q, slot + r);
+                    for (; r < slots; r++) GatherSlots1(acc + 16 * r, xpad, corner + e0, val + e0, q, slot[r]);
+                }
+                else
+                {
+                    for (; r + 4 <= slots; r += 4) GatherSlots4Avx2(acc + 16 * r, xpad, corner + e0, val + e0, q, slot + r);
+                    for (; r < slots; r++) GatherSlots1Avx2(acc + 16 * r, xpad, corner + e0, val + e0, q, slot[r]);
+                }
             }
         }
         byChannel.Return();
@@ -173,8 +182,16 @@ public sealed partial class CpuBackend
                 int e0 = start[p], q = start[p + 1] - e0, r = 0;
                 if (q == 0) continue;
                 float* dst = dxpad + pixel[p];
-                for (; r + 8 <= slots; r += 8) ScatterSlots8(dst, slot + r, wt + 16 * r, wrow + e0, val + e0, q);
-                for (; r < slots; r++) ScatterSlots1(dst + slot[r], wt + 16 * r, wrow + e0, val + e0, q);
+                if (Vector512.IsHardwareAccelerated)
+                {
+                    for (; r + 8 <= slots; r += 8) ScatterSlots8(dst, slot + r, wt + 16 * r, wrow + e0, val + e0, q);
+                    for (; r < slots; r++) ScatterSlots1(dst + slot[r], wt + 16 * r, wrow + e0, val + e0, q);
+                }
+                else
+                {
+                    for (; r + 4 <= slots; r += 4) ScatterSlots4Avx2(dst, slot + r, wt + 16 * r, wrow + e0, val + e0, q);
+                    for (; r < slots; r++) ScatterSlots1Avx2(dst + slot[r], wt + 16 * r, wrow + e0, val + e0, q);
+                }
             }
         }
         byPixel.Return();
@@ -256,6 +273,93 @@ public sealed partial class CpuBackend
         }
         if (e < q) a0 = Vector512.FusedMultiplyAdd(Vector512.Create(val[e]), Vector512.Load(w + off[e]), a0);
         (a0 + a1).Store(dst);
+    }
+
+    // 256-bit forms of the slot kernels, for CPUs without AVX-512 (where Vector512 is emulated in memory): a slot is two
+    // registers, so 4 slots fill 8 accumulators and leave the other 8 registers for the broadcast and the loads.
+
+    /// <summary><see cref="GatherSlots8"/> for 4 slots in 256-bit registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void GatherSlots4Avx2(float* acc, float* src, int* off, float* val, int q, int* slot)
+    {
+        int s0 = slot[0], s1 = slot[1], s2 = slot[2], s3 = slot[3];
+        Vector256<float> a0 = Vector256.Load(acc), a1 = Vector256.Load(acc + 8), a2 = Vector256.Load(acc + 16), a3 = Vector256.Load(acc + 24),
+            a4 = Vector256.Load(acc + 32), a5 = Vector256.Load(acc + 40), a6 = Vector256.Load(acc + 48), a7 = Vector256.Load(acc + 56);
+        for (int e = 0; e < q; e++)
+        {
+            float* r = src + off[e];
+            var v = Vector256.Create(val[e]);
+            a0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + s0), a0); a1 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + s0 + 8), a1);
+            a2 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + s1), a2); a3 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + s1 + 8), a3);
+            a4 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + s2), a4); a5 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + s2 + 8), a5);
+            a6 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + s3), a6); a7 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + s3 + 8), a7);
+        }
+        a0.Store(acc); a1.Store(acc + 8); a2.Store(acc + 16); a3.Store(acc + 24);
+        a4.Store(acc + 32); a5.Store(acc + 40); a6.Store(acc + 48); a7.Store(acc + 56);
+    }
+
+    /// <summary><see cref="GatherSlots1"/> in 256-bit registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void GatherSlots1Avx2(float* acc, float* src, int* off, float* val, int q, int s0)
+    {
+        Vector256<float> a0 = Vector256.Load(acc), a1 = Vector256.Load(acc + 8), b0 = Vector256<float>.Zero, b1 = b0;
+        int e = 0;
+        for (; e + 2 <= q; e += 2)
+        {
+            float* r = src + off[e] + s0, t = src + off[e + 1] + s0;
+            var v = Vector256.Create(val[e]); var u = Vector256.Create(val[e + 1]);
+            a0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r), a0); a1 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 8), a1);
+            b0 = Vector256.FusedMultiplyAdd(u, Vector256.Load(t), b0); b1 = Vector256.FusedMultiplyAdd(u, Vector256.Load(t + 8), b1);
+        }
+        if (e < q)
+        {
+            float* r = src + off[e] + s0;
+            var v = Vector256.Create(val[e]);
+            a0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r), a0); a1 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 8), a1);
+        }
+        (a0 + b0).Store(acc); (a1 + b1).Store(acc + 8);
+    }
+
+    /// <summary><see cref="ScatterSlots8"/> for 4 slots in 256-bit registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void ScatterSlots4Avx2(float* dst, int* slot, float* w, int* off, float* val, int q)
+    {
+        int s0 = slot[0], s1 = slot[1], s2 = slot[2], s3 = slot[3];
+        Vector256<float> a0 = Vector256.Load(dst + s0), a1 = Vector256.Load(dst + s0 + 8), a2 = Vector256.Load(dst + s1), a3 = Vector256.Load(dst + s1 + 8),
+            a4 = Vector256.Load(dst + s2), a5 = Vector256.Load(dst + s2 + 8), a6 = Vector256.Load(dst + s3), a7 = Vector256.Load(dst + s3 + 8);
+        for (int e = 0; e < q; e++)
+        {
+            float* r = w + off[e];
+            var v = Vector256.Create(val[e]);
+            a0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r), a0); a1 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 8), a1);
+            a2 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 16), a2); a3 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 24), a3);
+            a4 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 32), a4); a5 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 40), a5);
+            a6 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 48), a6); a7 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 56), a7);
+        }
+        a0.Store(dst + s0); a1.Store(dst + s0 + 8); a2.Store(dst + s1); a3.Store(dst + s1 + 8);
+        a4.Store(dst + s2); a5.Store(dst + s2 + 8); a6.Store(dst + s3); a7.Store(dst + s3 + 8);
+    }
+
+    /// <summary><see cref="ScatterSlots1"/> in 256-bit registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void ScatterSlots1Avx2(float* dst, float* w, int* off, float* val, int q)
+    {
+        Vector256<float> a0 = Vector256.Load(dst), a1 = Vector256.Load(dst + 8), b0 = Vector256<float>.Zero, b1 = b0;
+        int e = 0;
+        for (; e + 2 <= q; e += 2)
+        {
+            float* r = w + off[e], t = w + off[e + 1];
+            var v = Vector256.Create(val[e]); var u = Vector256.Create(val[e + 1]);
+            a0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r), a0); a1 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 8), a1);
+            b0 = Vector256.FusedMultiplyAdd(u, Vector256.Load(t), b0); b1 = Vector256.FusedMultiplyAdd(u, Vector256.Load(t + 8), b1);
+        }
+        if (e < q)
+        {
+            float* r = w + off[e];
+            var v = Vector256.Create(val[e]);
+            a0 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r), a0); a1 = Vector256.FusedMultiplyAdd(v, Vector256.Load(r + 8), a1);
+        }
+        (a0 + b0).Store(dst); (a1 + b1).Store(dst + 8);
     }
 
     /// <summary>For a non-zero v at output pixel p of channel co: every tap t adds v·W[t] to the padded dx row and v·(padded x row) to Dw[t].</summary>
