@@ -9,10 +9,11 @@ namespace Frugal.Methods.Approximate;
 /// <summary>
 /// A drop-in replacement of <see cref="Conv2d"/> (groups = 1) that samples while training and is exact in evaluation
 /// (Adelman et al., NeurIPS 2021, arXiv 1805.08079; METHODS.md §2, Conv2d). Forward mode samples input channels by
-/// ‖I[:,c]‖_F·‖K[:,c]‖_F (or ‖K[:,c]‖_F alone, <see cref="ApproxSettings.Score"/>), gathers I[:,S] and K[:,S]·diag(s)
-/// and runs the ordinary convolution with C_in = k, so its backward shrinks too; backward mode samples output channels
-/// for dX and images for dW. It registers the exact layer's own weight and bias tensors: state-dict keys and optimizer
-/// parameters do not change.
+/// ‖I[:,c]‖_F·‖K[:,c]‖_F (or ‖K[:,c]‖_F alone, <see cref="ApproxSettings.Score"/>) and convolves I[:,S] with
+/// K[:,S]·diag(s), so its backward shrinks too: in place where the backend has direct kernels
+/// (<see cref="SampledInputsConv2dFn"/>), else by gathering both into an ordinary convolution with C_in = k. Backward
+/// mode samples output channels for dX and images for dW. It registers the exact layer's own weight and bias tensors:
+/// state-dict keys and optimizer parameters do not change.
 /// </summary>
 public sealed class ApproxConv2d : Module
 {
