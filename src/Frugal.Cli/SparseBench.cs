@@ -32,7 +32,7 @@ static class SparseBench
         if (cpuTime && Threading.Threads > 1)
             Console.WriteLine("warning: --cpu-time with more than one thread also counts OpenBLAS's spinning workers; set FRUGAL_THREADS=1");
         Console.WriteLine($"load average at start: {LoadAverage()}");
-        Console.WriteLine($"GEMM {CpuBackend.GemmProvider}, OpenBLAS core {OpenBlas.CoreName ?? "?"}, {Threading.Threads} threads, Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}");
+        Console.WriteLine($"GEMM {CpuBackend.GemmProvider}, {Threading.Threads} threads, Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}");
         Console.WriteLine($"batch {batch}; {(cpuTime ? "process CPU time" : "wall time")}, medians of {reps} interleaved repetitions, ms; ratio = median over repetitions of sparse / dense (< 1: sparse faster)");
         Console.WriteLine($"thresholds in use: linear dX {SparseBackward.LinearInputBreakEven:P0}, linear dW {SparseBackward.LinearWeightBreakEven:P0}, " +
             $"conv {SparseBackward.ConvBreakEven:P0} (input channels not a multiple of 16: {SparseBackward.ConvUnalignedBreakEven:P0}, 1x1: {SparseBackward.ConvPointwiseBreakEven:P0})");

@@ -18,7 +18,7 @@ public sealed partial class CpuBackend : IBackend
     CpuBackend() { }
 
     /// <summary>Where GEMMs go: "OpenBLAS (libopenblas.so.0)" or the managed fallback.</summary>
-    public static string GemmProvider => OpenBlas.Available ? $"OpenBLAS ({OpenBlas.LoadedFrom})" : "managed SIMD fallback";
+    public static string GemmProvider => OpenBlas.Available ? $"OpenBLAS ({OpenBlas.LoadedFrom}, {OpenBlas.CoreName ?? "unknown"} kernels)" : "managed SIMD fallback";
 
     public string Description => $"cpu: GEMM on {GemmProvider}";
 
