@@ -207,6 +207,33 @@ public class ConvTests
         Check.Close(gemm.Db, direct.Db, 1e-4f, 1e-4f, "db");
     }
 
+    /// <summary>A channel subset the direct kernels cannot honour (repeated, unordered, out of range, scales of the wrong
+    /// length) is refused with the op's name, not read past the tensor.</summary>
+    [Fact]
+    public void A_bad_channel_subset_names_the_op_and_the_index()
+    {
+        var win = new Frugal.Backends.Window2d(5, 5, 3, 3, PadH: 1, PadW: 1);
+        if (!Frugal.Backends.Cpu.CpuBackend.DirectConvApplies(win))
+        {
+            // No direct kernel (neither AVX-512 nor AVX2 + FMA): TryConv2dDirect declines before it reads the subset.
+            Assert.False(System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported);
+            return;
+        }
+        var x = Tensor.Randn(new Shape(2, 4, 5, 5), new Generator(1));
+        var w = Tensor.Randn(new Shape(3, 4, 3, 3), new Generator(2));
+        var y = Tensor.Zeros(2, 3, 5, 5);
+        foreach (var (subset, expect) in new (Frugal.Backends.ChannelSubset, string)[]
+                 {
+                     (new([1, 1]), "index 1 at position 1"), (new([2, 0]), "index 0 at position 1"), (new([0, 4]), "out of [0, 4)"),
+                     (new([]), "empty"), (new([0, 2], [1f]), "2 indices but 1 scales"),
+                 })
+        {
+            var ex = Assert.Throws<ArgumentException>(() => x.Backend.TryConv2dDirect(x, w, null, win, y, subset));
+            Assert.Contains("conv2d", ex.Message);
+            Assert.Contains(expect, ex.Message);
+        }
+    }
+
     [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
     public void Only_the_requested_gradients_are_computed(string device)
     {
