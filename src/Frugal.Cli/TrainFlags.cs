@@ -165,7 +165,7 @@ static class TrainFlags
             o => (o.Approx ?? ApproxDefaults).MinK, (o, v) => o with { Approx = Sampling(o, "--approx-min-k") with { MinK = v } }),
         new Flag<string?>("--approx-layers", "approx.layers", "Column-row sampling: layer names, comma-separated, each optionally name=keep, all, or auto (keeps chosen by measured cost and predicted error on the first batch) (default: all but the first and the classifier)",
             o => (o.Approx ?? ApproxDefaults).Layers, (o, v) => o with { Approx = Sampling(o, "--approx-layers") with { Layers = v } }),
-        new Flag<double>("--approx-epsilon", "approx.epsilon", "Column-row sampling: mix the sampling distribution with this much uniform, as the reference code (0.1 there; 0 = optimal/water-filling); topk: this share of k drawn uniformly from outside the top",
+        new Flag<double>("--approx-epsilon", "approx.epsilon", "Column-row sampling: mix the sampling distribution with this much uniform, as the reference code (0.1 there; 0 = optimal/water-filling)",
             o => (o.Approx ?? ApproxDefaults).Epsilon, (o, v) => o with { Approx = Sampling(o, "--approx-epsilon") with { Epsilon = v } }),
         new Flag<double>("--approx-error-budget", "approx.error_budget", "Column-row sampling, --approx-layers auto: largest sum over layers of the predicted relative output errors",
             o => (o.Approx ?? ApproxDefaults).ErrorBudget, (o, v) => o with { Approx = Sampling(o, "--approx-error-budget") with { ErrorBudget = v } }),

@@ -41,8 +41,7 @@ public sealed record ApproxOptions
     /// candidate layers' total exact forward + backward time; smaller savings leave it exact.</summary>
     public double MinSaving { get; init; } = 0.03;
     /// <summary>The reference code's ε-uniform mix (0.1 there; 0 = the paper's optimal probabilities): CRS draws from
-    /// (1 − ε)·a/Σa + ε/n; Bernoulli uses the reference's clip min(1, k·a/Σa) mixed the same way instead of water-filling;
-    /// top-k takes the top (1 − ε)·k and draws ε·k uniformly from the rest (against lock-in, <see cref="TopKSampler"/>).</summary>
+    /// (1 − ε)·a/Σa + ε/n; Bernoulli uses the reference's clip min(1, k·a/Σa) mixed the same way instead of water-filling.</summary>
     public double Epsilon { get; init; }
     /// <summary>activations_and_weights (a_i = ‖X[:,i]‖·‖W[:,i]‖, the paper's) or weights (a_i = ‖W[:,i]‖: every rank
     /// selects the same columns, as the topk-crs gradient exchange does); forward sampling only.</summary>

@@ -4,14 +4,13 @@ namespace Frugal.Methods.Approximate;
 public static class Samplers
 {
     /// <param name="kind">Which sampler.</param>
-    /// <param name="epsilon">The reference code's ε-uniform mix (0 = the paper's optimal probabilities); for topk the share of k
-    /// drawn uniformly from outside the top (<see cref="TopKSampler.Explore"/>).</param>
+    /// <param name="epsilon">The reference code's ε-uniform mix (0 = the paper's optimal probabilities); topk ignores it.</param>
     public static IColumnSampler Create(SamplerKind kind, double epsilon = 0) => kind switch
     {
         SamplerKind.Crs => new CrsSampler(epsilon),
         SamplerKind.CrsUniform => new CrsSampler(uniform: true),
         SamplerKind.Bernoulli => new BernoulliSampler(epsilon),
-        SamplerKind.TopK => new TopKSampler(epsilon),
+        SamplerKind.TopK => new TopKSampler(),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "approx: unknown sampler"),
     };
 }

@@ -123,36 +123,6 @@ public class SamplerTests
             }
     }
 
-    /// <summary>Top-k with exploration ε: the top k − round(ε·k) terms always, the other round(ε·k) uniformly from the rest,
-    /// so every term outside the top is chosen with probability u/(n − top) per draw (here 2/14 for n = 20, k = 8,
-    /// ε = 0.25), which fails if the exploration were dropped (those terms would never be chosen).</summary>
-    [Fact]
-    public void Top_k_with_exploration_keeps_the_top_and_draws_the_rest_uniformly()
-    {
-        var a = Enumerable.Range(0, 20).Select(i => 1.0 + (i * 7 % 20)).ToArray();   // distinct weights, shuffled order
-        var byWeight = Enumerable.Range(0, 20).OrderByDescending(i => a[i]).ToArray();
-        var top = byWeight[..6];
-        var sampler = new TopKSampler(explore: 0.25);
-        var rng = new Generator(3);
-        var counts = new int[20];
-        const int draws = 7000;
-        for (int d = 0; d < draws; d++)
-        {
-            var s = sampler.Sample(a, 8, rng);
-            Assert.Equal(8, s.Count);
-            Assert.Null(s.Scales);
-            Assert.Equal(s.Indices.Distinct().Order().ToArray(), s.Indices);
-            Assert.All(top, i => Assert.Contains(i, s.Indices));
-            foreach (var i in s.Indices) counts[i]++;
-        }
-        // Binomial(7000, 1/7): mean 1000, std 29; 5 std either side.
-        Assert.All(byWeight[6..], i => Assert.InRange(counts[i], 1000 - 150, 1000 + 150));
-        // ε = 0 is plain top-k; a share outside [0, 1) is refused.
-        Assert.Equal(byWeight[..8].Order().ToArray(), new TopKSampler(0).Sample(a, 8, rng).Indices);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new TopKSampler(1.0));
-        Assert.Equal(0.1, ((TopKSampler)Samplers.Create(SamplerKind.TopK, 0.1)).Explore);
-    }
-
     [Fact]
     public void Guards_all_zero_weights_full_k_and_non_finite_give_the_exact_product_and_k_is_capped_at_the_non_zero_count()
     {
