@@ -51,6 +51,9 @@ public sealed record ApproxOptions
     public ApproxOptions Validate()
     {
         OptionException.Require(Epsilon >= 0 && Epsilon < 1, "epsilon", $"must be in [0, 1), got {Epsilon}");
+        // topk has no distribution to mix and crs-uniform is uniform already: an ε there would be ignored.
+        OptionException.Require(Epsilon == 0 || Sampler is SamplerKind.Crs or SamplerKind.Bernoulli, "epsilon",
+            $"mixes the crs and bernoulli distributions with uniform; the {Samplers.Create(Sampler).Name} sampler has none to mix (leave epsilon at 0)");
         OptionException.Require(ErrorBudget >= 0, "error_budget", $"must be ≥ 0, got {ErrorBudget}");
         OptionException.Require(MinSaving >= 0 && MinSaving < 1, "min_saving", $"must be in [0, 1), got {MinSaving}");
         _ = Settings;
