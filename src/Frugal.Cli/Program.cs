@@ -67,11 +67,13 @@ var ckpt = new Option<FileInfo>("--checkpoint") { Description = "model.safetenso
 var evalModel = new Option<string?>("--model") { Description = "Model the checkpoint belongs to: mlp, cnn, lenet or resnet (default: from config.json beside the checkpoint, else cnn)" };
 var evalData = new Option<string?>("--data-dir") { Description = "Folder of MNIST-format IDX files (default: Debian's Fashion-MNIST)" };
 var evalDevice = new Option<string>("--device") { Description = "Device: cpu or cuda[:N]", DefaultValueFactory = _ => "cpu" };
-eval.Options.Add(ckpt); eval.Options.Add(evalModel); eval.Options.Add(evalData); eval.Options.Add(evalDevice); eval.Options.Add(DataInstaller.NoInstall);
+var evalRecalibrate = new Option<int>("--bn-recalibrate") { Description = "First re-estimate the batch norms' running statistics from this many training batches of 128 (exact forward, no gradients, as PyTorch's update_bn; 0 = evaluate as saved)", DefaultValueFactory = _ => 0 };
+eval.Options.Add(ckpt); eval.Options.Add(evalModel); eval.Options.Add(evalData); eval.Options.Add(evalDevice); eval.Options.Add(evalRecalibrate); eval.Options.Add(DataInstaller.NoInstall);
 eval.SetAction(parse => Cli.Run(() =>
 {
     DataInstaller.EnsureFashionMnist(parse.GetValue(evalData), parse);
-    var (loss, acc) = Checkpointing.Evaluate(parse.GetValue(ckpt)!.FullName, parse.GetValue(evalModel), parse.GetValue(evalData), parse.GetValue(evalDevice)!);
+    var (loss, acc) = Checkpointing.Evaluate(parse.GetValue(ckpt)!.FullName, parse.GetValue(evalModel), parse.GetValue(evalData), parse.GetValue(evalDevice)!,
+        parse.GetValue(evalRecalibrate));
     Console.WriteLine($"test loss {loss:F4}, test accuracy {100 * acc:F2}%");
 }));
 root.Subcommands.Add(eval);

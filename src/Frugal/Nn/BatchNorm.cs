@@ -13,7 +13,14 @@ public abstract class BatchNorm : Module
 {
     public int NumFeatures { get; }
     public float Eps { get; }
-    public float Momentum { get; }
+    /// <summary>Weight of each batch's statistics in the running ones, r ← (1 − momentum)·r + momentum·s; settable, as in
+    /// PyTorch (<see cref="BatchNormStatistics.Update"/> sets 1/i to average batches cumulatively).</summary>
+    public float Momentum
+    {
+        get;
+        set => field = value is >= 0 and <= 1 ? value
+            : throw new ArgumentOutOfRangeException(nameof(Momentum), value, $"{GetType().Name}: momentum must be in [0, 1]");
+    }
     public Tensor? Weight { get; private set; }
     public Tensor? Bias { get; private set; }
     public Tensor? RunningMean { get; private set; }

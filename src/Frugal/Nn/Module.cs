@@ -134,6 +134,9 @@ public abstract class Module
 
     public Module Eval() => Train(false);
 
+    /// <summary>Sets this module's flag only, not its children's (restoring a saved mix of modes).</summary>
+    internal void TrainSelf(bool on) => Training = on;
+
     /// <summary>Clears the gradients of all parameters (PyTorch's zero_grad(set_to_none=True)).</summary>
     public void ZeroGrad()
     {

@@ -38,12 +38,17 @@ public static class Checkpointing
     }
 
     /// <summary>Evaluates a checkpoint on the test set. The model and its sizes come from the run's config.json
-    /// beside the checkpoint when there is one; <paramref name="model"/>, if given, must agree with it.</summary>
-    public static (double Loss, double Accuracy) Evaluate(string path, string? model, string? dataDir, string device)
+    /// beside the checkpoint when there is one; <paramref name="model"/>, if given, must agree with it. With
+    /// <paramref name="recalibrateBatches"/> &gt; 0 the batch norms' running statistics are first re-estimated from that
+    /// many training batches of 128 in a fixed shuffled order (<see cref="BatchNormStatistics.Update"/>).</summary>
+    public static (double Loss, double Accuracy) Evaluate(string path, string? model, string? dataDir, string device, int recalibrateBatches = 0)
     {
+        if (recalibrateBatches < 0) throw new Options.OptionException("--bn-recalibrate", $"must be ≥ 0 batches, got {recalibrateBatches}");
         var d = Device.Parse(device);
         var (m, _, sizes) = LoadRun(path, model, d);
-        var (_, test) = FashionMnist.Load(dataDir, sizes?.Classes ?? 10);
+        var (train, test) = FashionMnist.Load(dataDir, sizes?.Classes ?? 10);
+        if (recalibrateBatches > 0)
+            BatchNormStatistics.Update(m, new DataLoader(train, 128, shuffle: true, seed: 0, device: d).Epoch(1).Take(recalibrateBatches).Select(b => b.Inputs));
         return Evaluation.Run(m, new DataLoader(test, 1000, shuffle: false, device: d));
     }
 

@@ -76,6 +76,7 @@ public class BadInputTests(ITestOutputHelper output) : IDisposable
             (["train", "--model", "mlp", "--hidden", "8", "--epochs", "1", "--data-dir", data, "--batch-size", "1000"], "--batch-size: 1000 is larger than the 64 training examples"),
             (["eval", "--checkpoint", Path.Combine(_dir, "none.safetensors"), "--data-dir", data], "none.safetensors"),
             (["eval", "--checkpoint", File_("junk.safetensors", "not a checkpoint at all"), "--data-dir", data], "junk.safetensors"),
+            (["eval", "--checkpoint", Path.Combine(_dir, "none.safetensors"), "--data-dir", data, "--bn-recalibrate", "-1"], "--bn-recalibrate"),
         };
         foreach (var (args, expect) in cases)
         {
