@@ -110,6 +110,7 @@ static class TrainFlags
         new Flag<double>("--step-gamma", "step_gamma", "step schedule: decay factor", o => o.StepGamma, (o, v) => o with { StepGamma = v }),
         new Flag<float>("--label-smoothing", "label_smoothing", "Label smoothing of the cross-entropy loss", o => o.LabelSmoothing, (o, v) => o with { LabelSmoothing = v }),
         new Flag<double>("--clip-grad-norm", "clip_grad_norm", "Clip the global gradient L2 norm to this value (0 = off)", o => o.ClipGradNorm, (o, v) => o with { ClipGradNorm = v }),
+        new Flag<int>("--bn-recalibrate", "bn_recalibrate", "Before each evaluation, re-estimate the batch norms' running statistics from this many training batches (exact forward, no gradients, as PyTorch's update_bn; 0 = off)", o => o.BnRecalibrate, (o, v) => o with { BnRecalibrate = v }),
         new Flag<int>("--crop-padding", "crop_padding", "Augmentation: random crop after zero padding by this many pixels (0 = off)", o => o.CropPadding, (o, v) => o with { CropPadding = v }),
         new Flag<bool>("--flip", "horizontal_flip", "Augmentation: random horizontal flip", o => o.HorizontalFlip, (o, v) => o with { HorizontalFlip = v }),
         new Flag<ulong>("--seed", "seed", "Random seed (initialisation, shuffling, dropout, augmentation, methods)", o => o.Seed, (o, v) => o with { Seed = v }),

@@ -40,6 +40,7 @@ public static class RunBuilder
         {
             Schedule = LearningRateSchedule.Create(o, run.Train.Count / (o.DataParallel?.MicroBatches ?? 1)),
             ClipGradNorm = o.ClipGradNorm,
+            BatchNormRecalibration = o.BnRecalibrate,
             Parallel = o.CreateParallel(run.Model, group),
         };
     }

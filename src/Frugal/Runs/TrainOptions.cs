@@ -47,6 +47,9 @@ public sealed partial record TrainOptions
     public float LabelSmoothing { get; init; }
     /// <summary>Clip the global gradient norm to this value (0 = off).</summary>
     public double ClipGradNorm { get; init; }
+    /// <summary>Before each evaluation, re-estimate the batch norms' running statistics from this many training batches
+    /// (<see cref="Nn.BatchNormStatistics.Update"/>; 0 = off).</summary>
+    public int BnRecalibrate { get; init; }
     /// <summary>Augmentation: random crop after zero padding by this many pixels (0 = off).</summary>
     public int CropPadding { get; init; }
     /// <summary>Augmentation: random horizontal flip.</summary>
@@ -88,6 +91,7 @@ public sealed partial record TrainOptions
         OptionException.Require(StepGamma > 0 && StepGamma <= 1, "step_gamma", $"must be in (0, 1], got {StepGamma}");
         OptionException.Require(LabelSmoothing >= 0 && LabelSmoothing < 1, "label_smoothing", $"must be in [0, 1), got {LabelSmoothing}");
         OptionException.Require(ClipGradNorm >= 0 && double.IsFinite(ClipGradNorm), "clip_grad_norm", $"must be ≥ 0 (0 = off), got {ClipGradNorm}");
+        OptionException.Require(BnRecalibrate >= 0, "bn_recalibrate", $"must be ≥ 0 batches (0 = off), got {BnRecalibrate}");
         OptionException.Require(CropPadding >= 0, "crop_padding", $"must be ≥ 0, got {CropPadding}");
         OptionException.Require(TrainLimit >= 0, "train_limit", $"must be ≥ 0 (0 = all), got {TrainLimit}");
         OptionException.Require(InitFrom == null || InitFrom.Length > 0, "init_from", "is empty (give a model.safetensors, or leave it out)");

@@ -33,6 +33,11 @@ public sealed class Trainer
     public ILrSchedule? Schedule { get; init; }
     /// <summary>Clip the global gradient L2 norm to this value before each step (0 = off).</summary>
     public double ClipGradNorm { get; init; }
+    /// <summary>Before each evaluation, re-estimate the batch norms' running statistics from the first this-many
+    /// batches of the epoch's training order (<see cref="BatchNormStatistics.Update"/>: an exact forward, no gradients;
+    /// 0 = off). Under forward-mode column-row sampling the running statistics describe the sampled forward, not the
+    /// exact one evaluation runs; the checkpoint keeps the re-estimated ones.</summary>
+    public int BatchNormRecalibration { get; init; }
     public List<ITrainingCallback> Callbacks { get; } = [];
     /// <summary>
     /// Data parallelism over ranks (null: this process alone). Every rank runs the same Trainer on its shard of the
@@ -107,11 +112,14 @@ public sealed class Trainer
     void RunEpoch(int epoch, List<EpochMetrics> history)
     {
         var m = TrainEpoch(epoch);
+        // The re-estimation's forward passes count as evaluation time.
+        var sw = Stopwatch.StartNew();
+        if (BatchNormRecalibration > 0)
+            BatchNormStatistics.Update(Model, TrainLoader.Epoch(epoch).Take(BatchNormRecalibration).Select(b => b.Inputs));
         Parallel?.AverageBuffers();
         foreach (var cb in Callbacks) cb.OnEvaluate(epoch);
         if (TestLoader != null)
         {
-            var sw = Stopwatch.StartNew();
             var (lossSum, correct, examples, labelled) = Evaluation.Totals(Model, TestLoader, Loss);
             if (Parallel != null) (lossSum, correct, examples) = Sum(lossSum, correct, examples);
             m = m with

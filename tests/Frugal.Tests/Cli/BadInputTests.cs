@@ -51,6 +51,7 @@ public class BadInputTests(ITestOutputHelper output) : IDisposable
             (["train", "--approx", "crs", "--keep", "1.5"], "--keep"),
             (["train", "--approx", "magic"], "--approx"),
             (["train", "--approx", "topk", "--approx-epsilon", "0.1"], "epsilon"),
+            (["train", "--bn-recalibrate", "-1"], "--bn-recalibrate"),
             (["train", "--grad-prune", "1.2"], "--grad-prune"),
             (["train", "--grad-prune", "0.5", "--cos-floor", "0"], "--cos-floor"),
             (["train", "--grad-format", "fp99"], "--grad-format"),

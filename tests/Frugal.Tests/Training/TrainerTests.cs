@@ -38,6 +38,38 @@ public class TrainerTests : IDisposable
         Assert.Equal(["1.weight", "1.bias", "3.weight", "3.bias"], model.Tensors.Keys.ToArray());
     }
 
+    /// <summary>--bn-recalibrate N: before each evaluation the batch norms' statistics are re-estimated from the epoch's
+    /// first N training batches. Training itself is untouched (same loss), the saved statistics equal
+    /// <see cref="Frugal.Nn.BatchNormStatistics.Update"/> applied afterwards to the run without it, and a killed run
+    /// resumes to the same metrics.</summary>
+    [Fact]
+    public void Batch_norm_recalibration_replaces_the_running_statistics_before_evaluation_and_resumes_exactly()
+    {
+        TrainOptions Cnn(string dir, int recalibrate, int epochs = 2) => new()
+        {
+            Model = "cnn", ModelOptions = new ModelOptions(Width: 4), Epochs = epochs, BatchSize = 32, LearningRate = 0.05, Seed = 3,
+            Out = dir, BnRecalibrate = recalibrate,
+        };
+        var plainDir = Path.Combine(_dir, "plain");
+        var trainer = RunBuilder.Build(Cnn(plainDir, 0), Train, Test);
+        var plain = trainer.Run(2);
+        var recalDir = Path.Combine(_dir, "recal");
+        var recal = Recipe.Fit(Cnn(recalDir, 3), Train, Test);
+        Assert.Equal(plain[0].TrainLoss, recal[0].TrainLoss);
+        Frugal.Nn.BatchNormStatistics.Update(trainer.Model, trainer.TrainLoader.Epoch(2).Take(3).Select(b => b.Inputs));
+        var expected = trainer.Model.StateDict().Where(p => p.Key.Contains("running")).ToList();
+        var saved = SafeTensors.Load(Path.Combine(recalDir, "model.safetensors"));
+        Assert.NotEmpty(expected);
+        foreach (var (key, t) in expected) Assert.Equal(t.ToArray(), saved[key].ToArray());
+        Assert.NotEqual(SafeTensors.Load(Path.Combine(plainDir, "model.safetensors"))["1.running_mean"].ToArray(), saved["1.running_mean"].ToArray());
+
+        var killed = Path.Combine(_dir, "killed");
+        Recipe.Fit(Cnn(killed, 3, epochs: 1), Train, Test);
+        var resumed = Recipe.Fit(Cnn(killed, 3), Train, Test, resume: true);
+        for (int i = 0; i < 2; i++)
+            Assert.Equal((recal[i].TrainLoss, recal[i].TestLoss, recal[i].TestAccuracy), (resumed[i].TrainLoss, resumed[i].TestLoss, resumed[i].TestAccuracy));
+    }
+
     [Fact]
     public void Resume_after_a_kill_reproduces_the_uninterrupted_metrics()
     {
