@@ -331,19 +331,18 @@ public sealed partial class CpuBackend
             }
             partial[wk] = acc;
         });
-        // acc is [co, ci, tap] over the rounded channels: sum the workers into dW (a subset: into partial[0], then each
-        // channel scaled into its place, the unmapped ones zero).
+        // acc is [co, ci, tap] over the rounded channels: sum the workers into partial[0], then each row into dW (a subset:
+        // each channel scaled into its place, the unmapped ones zero).
         for (int co = 0; co < g.Cout; co++)
         {
-            var sum = map.IsIdentity ? gwd.AsSpan(gwo + co * g.C * taps, g.C * taps) : partial[0].AsSpan(co * g.C * taps, g.C * taps);
-            if (map.IsIdentity) partial[0].AsSpan(co * g.C * taps, g.C * taps).CopyTo(sum);
+            var sum = partial[0].AsSpan(co * g.C * taps, g.C * taps);
             for (int wk = 1; wk < workers; wk++)
                 System.Numerics.Tensors.TensorPrimitives.Add(sum, partial[wk].AsSpan(co * g.C * taps, g.C * taps), sum);
-            if (map.IsIdentity) continue;
-            int row = gwo + co * map.Full * taps;
-            gwd.AsSpan(row, map.Full * taps).Clear();
+            var row = gwd.AsSpan(gwo + co * map.Full * taps, map.Full * taps);
+            if (map.IsIdentity) { sum.CopyTo(row); continue; }
+            row.Clear();
             for (int j = 0; j < g.C; j++)
-                System.Numerics.Tensors.TensorPrimitives.Multiply(sum.Slice(j * taps, taps), map.Scale(j), gwd.AsSpan(row + map[j] * taps, taps));
+                System.Numerics.Tensors.TensorPrimitives.Multiply(sum.Slice(j * taps, taps), map.Scale(j), row.Slice(map[j] * taps, taps));
         }
     }
 

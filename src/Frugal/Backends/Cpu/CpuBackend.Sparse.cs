@@ -10,10 +10,11 @@ namespace Frugal.Backends.Cpu;
 /// <summary>
 /// Sparse-operand products on the CPU (IBackend.Sparse.cs; pruned neural gradients, ../shared/METHODS.md section 1).
 /// The zeros are found with 16-lane compares (one mask per 16 floats, then the set bits), so a mostly-zero operand costs
-/// one streaming pass plus work per non-zero. The products run in AVX-512 registers (Vector512; its emulation with
-/// two 256-bit halves where AVX-512 is missing serves the short tiles only): row by row, a 128-float tile of a row of C
-/// is 8 accumulators fed by one load and one FMA per 16 floats (without AVX-512, a 64-float tile in 8 256-bit ones); column by column, a 64-float tile of a row of B is held in 4 registers and added into
-/// every row of C that the column touches. Even so a non-zero costs ~2–5× the time of a multiply-add inside OpenBLAS's
+/// one streaming pass plus work per non-zero. The products run in AVX-512 registers: row by row, a 128-float tile of a
+/// row of C is 8 accumulators fed by one load and one FMA per 16 floats (without AVX-512, a 64-float tile in 8 256-bit
+/// registers, since 8 emulated 512-bit accumulators would not fit); column by column, a 64-float tile of a row of B is
+/// held in 4 registers (Vector512, two 256-bit halves where AVX-512 is missing) and added into every row of C that the
+/// column touches. Even so a non-zero costs ~2–5× the time of a multiply-add inside OpenBLAS's
 /// dense GEMM (random access instead of packed panels), so the sparse path pays only below ~15–40% density (docs/RESULTS.md).
 /// </summary>
 public sealed partial class CpuBackend
