@@ -108,6 +108,9 @@ static class BenchCommand
         // As in training: the op's output buffers come from the pool (BufferPool), so this times the GEMM, not page faults.
         using var pool = BufferPool.Enable();
         Console.WriteLine($"GEMM provider: {CpuBackend.GemmProvider}, threads {Threading.Threads}");
+        // Without OpenBLAS there is no cblas_sgemm to call directly: time the managed GEMM alone.
+        bool direct = OpenBlas.Available;
+        if (!direct) Console.WriteLine("(OpenBLAS not found, so no direct column: apt-get install libopenblas0-pthread to compare)");
         Console.WriteLine($"{"M×K×N",18} {"frugal GFLOP/s",15} {"direct GFLOP/s",15} {"ratio",7}");
         // Warm up the op's code path first: its tier-1 JIT, compiled in the background, would otherwise land in the
         // first shape's timing.
@@ -132,13 +135,15 @@ static class BenchCommand
                 for (int r = 0; r < reps; r++) { Ops.MatMul.Matmul(a, b); if (r % buffers == buffers - 1) BufferPool.Recycle(); }
                 tFrugal = Math.Min(tFrugal, sw.Elapsed.TotalSeconds / reps);
                 BufferPool.Recycle();
+                if (!direct) continue;
                 sw.Restart();
                 fixed (float* pa = a.Span, pb = b.Span)
                     for (int r = 0; r < reps; r++)
                         fixed (float* pc = cs[r % buffers]) OpenBlas.Sgemm(false, false, m, n, k, 1f, pa, k, pb, n, 0f, pc, n);
                 tDirect = Math.Min(tDirect, sw.Elapsed.TotalSeconds / reps);
             }
-            Console.WriteLine($"{$"{m}×{k}×{n}",18} {flops / tFrugal / 1e9,15:F1} {flops / tDirect / 1e9,15:F1} {tDirect / tFrugal,7:F3}");
+            Console.WriteLine(direct ? $"{$"{m}×{k}×{n}",18} {flops / tFrugal / 1e9,15:F1} {flops / tDirect / 1e9,15:F1} {tDirect / tFrugal,7:F3}"
+                                     : $"{$"{m}×{k}×{n}",18} {flops / tFrugal / 1e9,15:F1} {"-",15} {"-",7}");
         }
     }
 }
