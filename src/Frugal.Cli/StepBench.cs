@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Runtime;
 using Frugal.Autograd;
+using Frugal.Diagnostics;
 using Frugal.Models;
 using Frugal.Nn;
 using Frugal.Ops;
@@ -143,27 +143,14 @@ static class StepBench
         Console.WriteLine($"  speed-up per round: {string.Join(" ", ratios.Select(v => v.ToString("F2")))}   median {Median(ratios):F2}x");
     }
 
-    /// <summary>
-    /// Steps every stepper until its code is what a long training run executes: at least <see cref="MinWarmUpSteps"/>
-    /// steps (the runtime recompiles a method fully optimised only after 30 calls, so code called once a step needs 30
-    /// steps), then until no method has been compiled for <see cref="QuietSteps"/> steps. Timing after 3 steps measured
-    /// unoptimised loops: forward BatchNorm+ReLU of the cnn read 26–29 ms/step instead of 7–9.
-    /// </summary>
+    /// <summary>Steps every stepper until the runtime stops compiling (<see cref="JitWarmUp"/>): at least
+    /// <see cref="MinWarmUpSteps"/> steps, since code called once a step is promoted to optimised code after 30.</summary>
     static void WarmUp(params Stepper[] steppers)
     {
-        long compiled = JitInfo.GetCompiledMethodCount();
-        int steps = 0, quiet = 0;
-        while (steps < MinWarmUpSteps || quiet < QuietSteps && steps < MaxWarmUpSteps)
-        {
-            foreach (var s in steppers) s.Step();
-            steps++;
-            long now = JitInfo.GetCompiledMethodCount();
-            quiet = now == compiled ? quiet + 1 : 0;
-            compiled = now;
-        }
-        Console.WriteLine(quiet >= QuietSteps
-            ? $"warm-up: {steps} steps per model, the last {quiet} without a method compiled"
-            : $"warm-up: {steps} steps per model, the runtime still compiling (timings may include unoptimised code)");
+        var w = JitWarmUp.Run(() => { foreach (var s in steppers) s.Step(); }, MinWarmUpSteps, QuietSteps, MaxWarmUpSteps);
+        Console.WriteLine(w.Settled
+            ? $"warm-up: {w.Rounds} steps per model, the last {w.QuietRounds} without a method compiled"
+            : $"warm-up: {w.Rounds} steps per model, the runtime still compiling (timings may include unoptimised code)");
     }
 
     const int MinWarmUpSteps = 35, QuietSteps = 8, MaxWarmUpSteps = 150;

@@ -120,4 +120,17 @@ public class AutoKeepTests
         Assert.Same(kept, lin.Weight.Grad);
         Assert.Null(lin.Bias!.Grad);
     }
+
+    /// <summary>The meter times a layer only after its passes have run often enough to be optimised code: the exact
+    /// layer runs once for the reference output, then in every warm-up round (at least 10) and every timed round.</summary>
+    [Fact]
+    public void The_meter_warms_the_passes_up_before_it_times_them()
+    {
+        var g = new Generator(4);
+        var lin = new Linear(64, 32, generator: g);
+        int calls = 0;
+        lin.RegisterForwardHook((_, y) => { calls++; return y; });
+        LayerCostMeter.Measure("l", lin, Tensor.Randn(new Shape(8, 64), g), inputNeedsGrad: true, new ApproxSettings(new TopKSampler(), 0.5, 1), [0.5], g, reps: 2);
+        Assert.True(calls >= 1 + 10 + 2, $"the exact layer ran {calls} times");
+    }
 }
