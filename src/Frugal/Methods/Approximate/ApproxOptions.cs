@@ -35,8 +35,11 @@ public sealed record ApproxOptions
     /// conv/linear but the classifier, each at the keep <see cref="AutoKeep"/> picks from measured cost and predicted
     /// error on the first training batch (keep, keep + 0.2, … below 1, or exact; see <see cref="ErrorBudget"/>).</summary>
     public string? Layers { get; init; }
-    /// <summary>layers = auto: the largest sum over layers of the predicted relative output errors ‖Ŷ − Y‖/‖Y‖.</summary>
-    public double ErrorBudget { get; init; } = 0.5;
+    /// <summary>layers = auto: the largest sum over layers of the predicted relative output errors ‖Ŷ − Y‖/‖Y‖. The errors
+    /// are measured at initialisation, where they overstate what training loses (the network trains with the sampling):
+    /// on the cnn, top-k keep 0.5 on convs 2–4 predicts 0.61 + 0.66 + 0.61 = 1.88 and costs −0.33 ± 0.14 pp over 5 seeds
+    /// with the batch norms re-estimated (docs/RESULTS.md), so the default 2 lets auto reach that choice.</summary>
+    public double ErrorBudget { get; init; } = 2;
     /// <summary>layers = auto: a layer is sampled (or its keep lowered) only if that saves at least this fraction of the
     /// candidate layers' total exact forward + backward time; smaller savings leave it exact.</summary>
     public double MinSaving { get; init; } = 0.03;

@@ -33,7 +33,7 @@ public sealed class CrsApproximation : ITrainingMethod
     /// <param name="seed">Seed of the sampling randomness (the run's --seed).</param>
     /// <param name="errorBudget">layers = auto: <see cref="ApproxOptions.ErrorBudget"/>.</param>
     /// <param name="minSaving">layers = auto: <see cref="ApproxOptions.MinSaving"/>.</param>
-    public CrsApproximation(ApproxSettings settings, string? layers = null, ulong seed = 0, double errorBudget = 0.5, double minSaving = 0.03)
+    public CrsApproximation(ApproxSettings settings, string? layers = null, ulong seed = 0, double errorBudget = 2, double minSaving = 0.03)
     {
         _settings = settings; _layers = layers; _seed = seed; _errorBudget = errorBudget; _minSaving = minSaving;
         _generator = new Generator(StepSeed(seed, 0, 0));
