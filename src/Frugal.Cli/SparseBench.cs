@@ -170,6 +170,13 @@ static class SparseBench
         });
     }
 
+    /// <summary>What the dense side of a convolution's backward runs on this machine (the path exact training takes).</summary>
+    static string DenseConvPath(Window2d win, int cin) =>
+        win.IsPointwise ? "GEMMs"
+        : !CpuBackend.DirectConvApplies(win) ? "im2col + GEMMs + col2im"
+        : cin * win.Taps < CpuBackend.MinDirectWeightGradientK ? "direct kernel for dX, im2col + GEMM for dW"
+        : "the direct 3x3 kernels";
+
     static void ConvLayer(int n, int cin, int cout, int hw, int k, int reps, double[] densities)
     {
         var gen = new Generator(5);
@@ -178,7 +185,7 @@ static class SparseBench
         var w = Tensor.Randn(new Shape(cout, cin, k, k), gen);
         w.RequiresGrad = true;
         Header($"{(k == 3 ? "cnn" : "extra")} conv {k}x{k} {cin}->{cout} {hw}x{hw} backward ({(cin > 1 ? "dX and dW" : "dW only")})",
-            k == 1 ? "GEMMs" : "im2col + GEMMs + col2im", ProbeMs(Pruned(new Shape(n, cout, hw, hw), 1, 1)));
+            DenseConvPath(new Window2d(hw, hw, k, k, 1, 1, k / 2, k / 2, 1, 1), cin), ProbeMs(Pruned(new Shape(n, cout, hw, hw), 1, 1)));
         // The op's own backward with the path forced: what the layer costs in training (forward untimed, outside the action).
         Func<double> Backward(Tensor gy, SparseBackward.Path path) => () =>
         {

@@ -27,7 +27,7 @@ public sealed partial class CpuBackend
     /// <summary>Taps per weight-gradient register tile (3 taps × 8, or 4, output channels of accumulators).</summary>
     const int ConvTapTile = 3;
     /// <summary>Input channels × taps below which the weight gradient stays on im2col + GEMM.</summary>
-    const int MinDirectWeightGradientK = 32;
+    internal const int MinDirectWeightGradientK = 32;
 
     /// <summary>Whether <see cref="TryConv2dDirect"/> and its gradients run for an ungrouped convolution over this window:
     /// stride 1, no dilation, padding below the kernel (the flipped kernel's padding k − 1 − pad is then non-negative),
