@@ -21,6 +21,15 @@ sealed class ConsoleProgress(TrainOptions o, Frugal.Distributed.IProcessGroup gr
     public void OnRunStart(int startEpoch, int epochs, int batches) =>
         Line($"train: model {o.Model}, {epochs} epochs, batch {o.BatchSize}{Parallel}, {batches} steps/epoch, {Frugal.Options.EnumNames<OptimizerKind>.Name(o.Optimizer)} lr {o.LearningRate}, {Frugal.Backends.BackendRegistry.Get(Frugal.Tensors.Device.Parse(o.Device)).Description}");
 
+    /// <summary>A hint when column-row sampling runs in the forward pass of a model with batch norms and their statistics
+    /// are not re-estimated: training accumulates them over sampled forwards, evaluation runs the exact layers.</summary>
+    public static string? BatchNormNote(TrainOptions o, Frugal.Nn.Module model) =>
+        o.Approx is { Mode: not Frugal.Methods.Approximate.ApproxMode.Backward } && o.BnRecalibrate == 0
+        && model.NamedModules().Any(m => m.Module is Frugal.Nn.BatchNorm)
+            ? "note: forward sampling trains the batch norms' running statistics on sampled forwards, evaluation runs the exact layers; " +
+              "--bn-recalibrate 50 re-estimates them before each evaluation (the cnn, top-k 0.5: -0.38 instead of -0.97 pp, docs/RESULTS.md)"
+            : null;
+
     /// <summary>", per rank × 2 micro-batches, 4 ranks (Open MPI …), exchange fp8", or nothing for a plain run.</summary>
     string Parallel
     {

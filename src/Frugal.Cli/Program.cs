@@ -50,6 +50,7 @@ train.SetAction(parse => Cli.Run(group =>
             // Under mpirun rank 0 alone reports; the others train silently.
             if (group.Rank != 0) { trainer.Run(options.Epochs, resuming); return; }
             trainer.Callbacks.Add(progress);
+            if (ConsoleProgress.BatchNormNote(options, trainer.Model) is { } note) Console.WriteLine(note);
             run = () => trainer.Run(options.Epochs, resuming);
         }
         if (progress.Interactive)
