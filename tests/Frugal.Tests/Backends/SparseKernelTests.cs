@@ -153,4 +153,26 @@ public class SparseKernelTests
             gy.Backend.SparseConv2dBackward(gy, x, w, new Window2d(5, 5, 3, 3, PadH: 1, PadW: 1), Tensor.Zeros(x.Shape, d), null));
         Assert.Contains("sparse_conv2d_backward", e.Message);
     }
+
+    /// <summary>The one-pass AVX-512 compression lists exactly what the scalar one lists, row by row in column order:
+    /// NaN counts as a non-zero, −0 as a zero, rows of either orientation, widths below, at and past a 16-lane block.</summary>
+    [Avx512Theory]
+    [InlineData(1, 1, false), InlineData(7, 16, false), InlineData(5, 37, false), InlineData(33, 64, false), InlineData(32, 784, false)]
+    [InlineData(1, 1, true), InlineData(7, 16, true), InlineData(5, 37, true), InlineData(33, 64, true), InlineData(784, 32, true)]
+    public unsafe void The_vector_compression_lists_what_the_scalar_one_lists(int m, int k, bool transposed)
+    {
+        var s = Pruned(Device.Cpu, (ulong)(m * 131 + k), 0.2, m * k).ToArray();
+        if (s.Length > 3) { s[0] = float.NaN; s[1] = -0f; s[2] = float.Epsilon; }
+        fixed (float* p = s)
+        {
+            var vec = Frugal.Backends.Cpu.CpuBackend.SparseRows.CompressAvx512(p, transposed, m, k);
+            var sca = Frugal.Backends.Cpu.CpuBackend.SparseRows.CompressScalar(p, transposed, m, k);
+            Assert.Equal(sca.NonZeros, vec.NonZeros);
+            Assert.Equal(sca.Start.AsSpan(0, m + 1).ToArray(), vec.Start.AsSpan(0, m + 1).ToArray());
+            Assert.Equal(sca.Index.AsSpan(0, (int)sca.NonZeros).ToArray(), vec.Index.AsSpan(0, (int)vec.NonZeros).ToArray());
+            Assert.Equal(sca.Value.AsSpan(0, (int)sca.NonZeros).ToArray().Select(BitConverter.SingleToInt32Bits),
+                vec.Value.AsSpan(0, (int)vec.NonZeros).ToArray().Select(BitConverter.SingleToInt32Bits));
+            vec.Return(); sca.Return();
+        }
+    }
 }

@@ -310,7 +310,7 @@ public sealed partial class CpuBackend
     /// Compressed rows of op(S) (CSR): the non-zeros of row r are Index/Value[Start[r], Start[r+1]), in increasing
     /// column order, so every product sums in a fixed order. Arrays come from the shared pool and go back with <see cref="Return"/>.
     /// </summary>
-    sealed class SparseRows
+    internal sealed class SparseRows
     {
         public int[] Start = null!, Index = null!;
         public float[] Value = null!;
@@ -318,7 +318,66 @@ public sealed partial class CpuBackend
 
         /// <summary>op(S) = S [m, k], or Sᵀ for S [k, m] when transposed (its rows are S's columns).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static unsafe SparseRows Compress(float* p, bool transposed, int m, int k)
+        public static unsafe SparseRows Compress(float* p, bool transposed, int m, int k) =>
+            Avx512F.IsSupported ? CompressAvx512(p, transposed, m, k) : CompressScalar(p, transposed, m, k);
+
+        /// <summary>
+        /// <see cref="Compress"/> in one pass, 16 entries of a row of op(S) at a time: a row of S is loaded, a row of Sᵀ
+        /// gathered (stride m, two 8-lane gathers), and the non-zeros and their column numbers packed to the front of two registers
+        /// (vcompressps/vpcompressd, register form) that are stored whole at the row's running end; the next store
+        /// overwrites the unused lanes, and the arrays carry 16 entries of slack for the last one. The per-non-zero loop
+        /// of <see cref="CompressScalar"/> (a bit scan, a counter in memory) cost ~29 cycles per non-zero: on the cnn's
+        /// 32→32 layer at 15% density its two compressions took 4.8 of a thread's 16 ms.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        internal static unsafe SparseRows CompressAvx512(float* p, bool transposed, int m, int k)
+        {
+            long capacity = (long)m * k + Vector512<float>.Count;
+            if (capacity > Array.MaxLength) return CompressScalar(p, transposed, m, k);
+            var r = new SparseRows
+            {
+                Start = ArrayPool<int>.Shared.Rent(m + 1),
+                Index = ArrayPool<int>.Shared.Rent((int)capacity),
+                Value = ArrayPool<float>.Shared.Rent((int)capacity),
+            };
+            var lane = Vector512<int>.Indices;
+            var stride8 = Vector256<int>.Indices * m;   // entry j + t of a row of Sᵀ lies (j + t)·m past its column's top
+            bool gatherable = (long)m * k <= int.MaxValue;
+            fixed (int* start = r.Start, index = r.Index)
+            fixed (float* value = r.Value)
+            {
+                int o = 0;
+                for (int i = 0; i < m; i++)
+                {
+                    start[i] = o;
+                    int j = 0;
+                    if (!transposed || gatherable)
+                        for (; j <= k - 16; j += 16)
+                        {
+                            var v = transposed
+                                ? Vector512.Create(Avx2.GatherVector256(p + i, stride8 + Vector256.Create(j * m), 4),
+                                                   Avx2.GatherVector256(p + i, stride8 + Vector256.Create((j + 8) * m), 4))
+                                : Vector512.Load(p + (long)i * k + j);
+                            var nonZero = ~Vector512.Equals(v, Vector512<float>.Zero);
+                            Avx512F.Compress(Vector512<float>.Zero, nonZero, v).Store(value + o);
+                            Avx512F.Compress(Vector512<int>.Zero, nonZero.AsInt32(), lane + Vector512.Create(j)).Store(index + o);
+                            o += BitOperations.PopCount(nonZero.ExtractMostSignificantBits());
+                        }
+                    for (; j < k; j++)
+                    {
+                        float v = transposed ? p[(long)j * m + i] : p[(long)i * k + j];
+                        if (v != 0) { index[o] = j; value[o] = v; o++; }
+                    }
+                }
+                start[m] = o;
+                r.NonZeros = o;
+            }
+            return r;
+        }
+
+        /// <summary><see cref="Compress"/> without AVX-512: count, then fill through a bit scan of each 16-float mask.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        internal static unsafe SparseRows CompressScalar(float* p, bool transposed, int m, int k)
         {
             var r = new SparseRows { Start = ArrayPool<int>.Shared.Rent(m + 1) };
             fixed (int* start = r.Start)
