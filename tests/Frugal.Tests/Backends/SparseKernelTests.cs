@@ -97,7 +97,7 @@ public class SparseKernelTests
     }
 
     /// <summary>Convolutions with groups 1: padding, stride, dilation, non-square kernels, channel counts that take the
-    /// per-tap path (1, 2, 3, 4, 17) and the 16-float slot path (16, 32, 48: groups of 8 slots with AVX-512, of 4 without, plus single ones), 1×1,
+    /// per-tap path (1, 2, 3, 4, 17) and the 16-float slot path (16, 32, 48, 64: groups of 8 slots with AVX-512, of 4 without, plus single ones), 1×1,
     /// and a batch large enough to split over threads.</summary>
     static readonly ConvTests.Cfg[] ConvConfigs =
     [
@@ -112,6 +112,10 @@ public class SparseKernelTests
         new(2, 1, 1, 1, 3, 3, 3, (1, 1), (1, 1)),
         new(1, 1, 4, 4, 1, 3, 3, (3, 3), (0, 0)),
         new(24, 16, 12, 12, 8, 3, 3, (1, 1), (1, 1)),
+        // Stride 1 with C a multiple of 16 beyond the cnn's shapes: 48 and 64 channels, an unpadded window, a 2×3
+        // kernel padded on one axis.
+        new(2, 48, 5, 6, 4, 2, 3, (1, 1), (1, 0)),
+        new(3, 64, 4, 5, 5, 3, 3, (1, 1), (0, 0)),
     ];
 
     public static TheoryData<string, int, double, int> ConvCases()
