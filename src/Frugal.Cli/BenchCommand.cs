@@ -142,8 +142,8 @@ static class BenchCommand
                         fixed (float* pc = cs[r % buffers]) OpenBlas.Sgemm(false, false, m, n, k, 1f, pa, k, pb, n, 0f, pc, n);
                 tDirect = Math.Min(tDirect, sw.Elapsed.TotalSeconds / reps);
             }
-            Console.WriteLine(direct ? $"{$"{m}×{k}×{n}",18} {flops / tFrugal / 1e9,15:F1} {flops / tDirect / 1e9,15:F1} {tDirect / tFrugal,7:F3}"
-                                     : $"{$"{m}×{k}×{n}",18} {flops / tFrugal / 1e9,15:F1} {"-",15} {"-",7}");
+            string directColumns = direct ? $"{flops / tDirect / 1e9,15:F1} {tDirect / tFrugal,7:F3}" : $"{"-",15} {"-",7}";
+            Console.WriteLine($"{$"{m}×{k}×{n}",18} {flops / tFrugal / 1e9,15:F1} {directColumns}");
         }
     }
 }

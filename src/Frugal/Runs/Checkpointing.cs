@@ -43,7 +43,7 @@ public static class Checkpointing
     /// many training batches of 128 in a fixed shuffled order (<see cref="BatchNormStatistics.Update"/>).</summary>
     public static (double Loss, double Accuracy) Evaluate(string path, string? model, string? dataDir, string device, int recalibrateBatches = 0)
     {
-        if (recalibrateBatches < 0) throw new Options.OptionException("--bn-recalibrate", $"must be ≥ 0 batches, got {recalibrateBatches}");
+        if (recalibrateBatches < 0) throw new Options.OptionException("bn_recalibrate", $"must be ≥ 0 batches (0 = evaluate as saved), got {recalibrateBatches}");
         var d = Device.Parse(device);
         var (m, _, sizes) = LoadRun(path, model, d);
         var (train, test) = FashionMnist.Load(dataDir, sizes?.Classes ?? 10);
