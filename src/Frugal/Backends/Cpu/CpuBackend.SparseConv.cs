@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -64,29 +63,29 @@ public sealed partial class CpuBackend
         }
         var job = new ConvJob(Data(gy), gy.Offset, Data(x), x.Offset, dx != null ? Data(dx) : null, dx?.Offset ?? 0, (nint)wt, partial,
             win, n, c, h, wd, cout, dw != null, pixel, tap, slot, chunks);
-        try { Threading.For(chunks, (c0, c1) => { for (int ch = c0; ch < c1; ch++) ConvChunk(job, ch); }, 1); }
-        catch
+        try
         {
-            foreach (var a in partial ?? []) NativeMemory.AlignedFree((void*)a);
-            throw;
+            Threading.For(chunks, (c0, c1) => { for (int ch = c0; ch < c1; ch++) ConvChunk(job, ch); }, 1);
+            if (dw != null)
+            {
+                // dw[co, ci, t] = Σ_chunks partial[(co·taps + t)·C + ci]
+                var dwd = Data(dw);
+                int dwo = dw.Offset;
+                for (int o = 0; o < cout; o++)
+                    for (int ci = 0; ci < c; ci++)
+                        for (int t = 0; t < taps; t++)
+                        {
+                            int src = (o * taps + t) * c + ci;
+                            float sum = ((float*)partial![0])[src];
+                            for (int ch = 1; ch < chunks; ch++) sum += ((float*)partial[ch])[src];
+                            dwd[dwo + (o * c + ci) * taps + t] = sum;
+                        }
+            }
         }
-        finally { NativeMemory.AlignedFree(wt); }
-
-        if (dw != null)
+        finally
         {
-            // dw[co, ci, t] = Σ_chunks partial[(co·taps + t)·C + ci]
-            var dwd = Data(dw);
-            int dwo = dw.Offset;
-            for (int o = 0; o < cout; o++)
-                for (int ci = 0; ci < c; ci++)
-                    for (int t = 0; t < taps; t++)
-                    {
-                        int src = (o * taps + t) * c + ci;
-                        float sum = ((float*)partial![0])[src];
-                        for (int ch = 1; ch < chunks; ch++) sum += ((float*)partial[ch])[src];
-                        dwd[dwo + (o * c + ci) * taps + t] = sum;
-                    }
-            foreach (var a in partial!) NativeMemory.AlignedFree((void*)a);
+            NativeMemory.AlignedFree(wt);
+            foreach (var a in partial ?? []) NativeMemory.AlignedFree((void*)a);
         }
     }
 
@@ -101,10 +100,12 @@ public sealed partial class CpuBackend
         Window2d Win, int N, int C, int H, int W, int Cout, bool NeedsDw, int[] Pixel, int[] Tap, int[]? Slot, int Chunks);
 
     /// <summary>Images [N·ch/chunks, N·(ch+1)/chunks): padded dx per image, dw summed into Partial[ch] (its owner frees it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void ConvChunk(ConvJob j, int ch)
     {
         var win = j.Win;
-        int c = j.C, cout = j.Cout, taps = win.Taps, plane = (j.H + 2 * win.PadH) * (j.W + 2 * win.PadW);
+        int c = j.C, h = j.H, wd = j.W, cout = j.Cout, taps = win.Taps, s = win.OutH * win.OutW;
+        int plane = (h + 2 * win.PadH) * (wd + 2 * win.PadW);
         int n0 = (int)((long)j.N * ch / j.Chunks), n1 = (int)((long)j.N * (ch + 1) / j.Chunks);
         float* pxp = null, pdxp = null, pdwp = null, pwt = (float*)j.Wt;
         if (j.NeedsDw)
@@ -116,44 +117,37 @@ public sealed partial class CpuBackend
             new Span<float>(pdwp, cout * taps * c).Clear();
         }
         if (j.Dx != null) pdxp = AlignedFloats(plane * c);
-        try { RunChunk(j, n0, n1, pxp, pdxp, pdwp, pwt); }
+        try
+        {
+            fixed (float* pgy = j.Gy, px = j.X, pdx = j.Dx)
+            fixed (int* ppix = j.Pixel, ptap = j.Tap, pslot = j.Slot)
+            {
+                var scatter = new TapScatter { Taps = taps, C = c, Pixel = ppix, Tap = ptap, XPad = pxp, DxPad = pdxp };
+                for (int img = n0; img < n1; img++)
+                {
+                    if (pxp != null) ToPaddedChannelsLast(px + j.XOffset + (long)img * c * h * wd, c, h, wd, win.PadH, win.PadW, pxp);
+                    if (pdxp != null) new Span<float>(pdxp, plane * c).Clear();
+                    float* gyn = pgy + j.GyOffset + (long)img * cout * s;
+                    if (pslot != null)
+                    {
+                        if (pdwp != null) WeightSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, pxp, pdwp);
+                        if (pdxp != null) InputSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, pwt, pdxp);
+                    }
+                    else
+                        for (int o = 0; o < cout; o++)
+                        {
+                            scatter.W = pwt != null ? pwt + (long)o * taps * c : null;
+                            scatter.Dw = pdwp != null ? pdwp + (long)o * taps * c : null;
+                            ForNonZeros(gyn + (long)o * s, s, ref scatter);
+                        }
+                    if (pdxp != null) FromPaddedChannelsLast(pdxp, c, h, wd, win.PadH, win.PadW, pdx + j.DxOffset + (long)img * c * h * wd);
+                }
+            }
+        }
         finally
         {
             NativeMemory.AlignedFree(pxp);
             NativeMemory.AlignedFree(pdxp);
-        }
-    }
-
-    /// <summary>The images [n0, n1) of <see cref="ConvChunk"/> on its aligned scratch.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void RunChunk(ConvJob j, int n0, int n1, float* pxp, float* pdxp, float* pdwp, float* pwt)
-    {
-        var win = j.Win;
-        int c = j.C, h = j.H, wd = j.W, cout = j.Cout, taps = win.Taps, s = win.OutH * win.OutW;
-        int plane = (h + 2 * win.PadH) * (wd + 2 * win.PadW);
-        fixed (float* pgy = j.Gy, px = j.X, pdx = j.Dx)
-        fixed (int* ppix = j.Pixel, ptap = j.Tap, pslot = j.Slot)
-        {
-            var scatter = new TapScatter { Taps = taps, C = c, Pixel = ppix, Tap = ptap, XPad = pxp, DxPad = pdxp };
-            for (int img = n0; img < n1; img++)
-            {
-                if (pxp != null) ToPaddedChannelsLast(px + j.XOffset + (long)img * c * h * wd, c, h, wd, win.PadH, win.PadW, pxp);
-                if (pdxp != null) new Span<float>(pdxp, plane * c).Clear();
-                float* gyn = pgy + j.GyOffset + (long)img * cout * s;
-                if (pslot != null)
-                {
-                    if (pdwp != null) WeightSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, pxp, pdwp);
-                    if (pdxp != null) InputSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, pwt, pdxp);
-                }
-                else
-                    for (int o = 0; o < cout; o++)
-                    {
-                        scatter.W = pwt != null ? pwt + (long)o * taps * c : null;
-                        scatter.Dw = pdwp != null ? pdwp + (long)o * taps * c : null;
-                        ForNonZeros(gyn + (long)o * s, s, ref scatter);
-                    }
-                if (pdxp != null) FromPaddedChannelsLast(pdxp, c, h, wd, win.PadH, win.PadW, pdx + j.DxOffset + (long)img * c * h * wd);
-            }
         }
     }
 
