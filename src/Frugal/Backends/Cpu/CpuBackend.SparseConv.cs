@@ -92,7 +92,8 @@ public sealed partial class CpuBackend
     /// <summary>
     /// Uninitialised floats on a 64-byte boundary (free with NativeMemory.AlignedFree): every 16-float slot of the padded
     /// images, of the weight rows and of the dw rows is then one cache line. A pooled array is only 8-byte aligned, so
-    /// each 512-bit load of a slot touched two lines, and the slot loops, bound by their loads, ran 1.3–1.6× slower.
+    /// each 512-bit load of a slot touched two lines; the slot loops are bound by their loads, and a layer's whole sparse
+    /// backward ran 1.2–1.7× slower for it (docs/RESULTS.md).
     /// </summary>
     static unsafe float* AlignedFloats(long count) => (float*)NativeMemory.AlignedAlloc((nuint)(count * sizeof(float)), 64);
 
