@@ -59,8 +59,9 @@ public static class Pooling
             // Argmax positions travel as float32, exact below 2²⁴.
             if ((long)win.Height * win.Width > 1 << 24)
                 throw new ArgumentException($"max_pool2d: planes of {win.Height}x{win.Width} exceed the 2^24 pixels the argmax buffer can index");
-            var y = Tensor.Empty(OutShape(x, win.OutH, win.OutW), x.Device);
-            var idx = NeedsGrad(x) ? Tensor.Empty(y.Shape, x.Device) : null;
+            // The kernel writes every output and index: no zero-fill (the backward's gx is as large as x).
+            var y = Tensor.Uninitialized(OutShape(x, win.OutH, win.OutW), x.Device);
+            var idx = NeedsGrad(x) ? Tensor.Uninitialized(y.Shape, x.Device) : null;
             x.Backend.MaxPool2d(x, win, y, idx);
             if (idx != null) _indices = idx;
             return Record(y, x);
@@ -69,7 +70,7 @@ public static class Pooling
         // dx[argmax] += dy: the gradient goes to the (first) maximal pixel of each window.
         public override Tensor?[] Backward(Tensor gy)
         {
-            var gx = Tensor.Empty(_in, gy.Device);
+            var gx = Tensor.Uninitialized(_in, gy.Device);   // overwritten by the kernel (IBackend.MaxPool2dBackward)
             gy.Backend.MaxPool2dBackward(gy, _indices, _win, gx);
             return [gx];
         }
