@@ -209,41 +209,96 @@ public sealed partial class CpuBackend
         }, Threading.Grain(work));
     }
 
-    /// <summary>All register tiles of one padded image: yq [Cout rounded to tiles, QStride].</summary>
+    /// <summary>All register tiles of one padded image: yq [Cout rounded to tiles, QStride]. With AVX-512, pairs of
+    /// adjacent 4-channel tiles run as one <see cref="Tile8x3"/>, the rest (an odd last tile, the positions past the
+    /// last whole 3 vectors) as <see cref="Tile4x4"/> and <see cref="Tile4x1"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void ForwardTiles(float[] xpArr, in DirectGeometry g, float[] packedArr, float[]? biasArr, int bo, float[] yqArr)
     {
-        int taps = g.Taps, cin = g.C, ps = g.PlaneStride, qs = g.QStride;
+        int taps = g.Taps, cin = g.C, ps = g.PlaneStride, qs = g.QStride, tileWeights = cin * taps * ConvCoTile;
         int* offs = stackalloc int[taps];
         for (int t = 0; t < taps; t++) offs[t] = g.TapOffset(t);
+        // Bias per output channel rounded up to whole tiles (zero past Cout and without a bias).
+        float* bias = stackalloc float[g.CoTiles * ConvCoTile];
+        for (int co = 0; co < g.CoTiles * ConvCoTile; co++) bias[co] = biasArr != null && co < g.Cout ? biasArr[bo + co] : 0;
         fixed (float* xp = xpArr, wpk = packedArr, yq = yqArr)
         {
-            for (int ct = 0; ct < g.CoTiles; ct++)
+            for (int ct = 0; ct < g.CoTiles;)
             {
-                float b0 = 0, b1 = 0, b2 = 0, b3 = 0;
-                if (biasArr != null)
-                {
-                    int co = ct * ConvCoTile;
-                    b0 = biasArr[bo + co];
-                    b1 = co + 1 < g.Cout ? biasArr[bo + co + 1] : 0;
-                    b2 = co + 2 < g.Cout ? biasArr[bo + co + 2] : 0;
-                    b3 = co + 3 < g.Cout ? biasArr[bo + co + 3] : 0;
-                }
-                float* wt = wpk + ct * cin * taps * ConvCoTile;
-                float* y0 = yq + ct * ConvCoTile * qs;
+                float* wt = wpk + ct * tileWeights, y0 = yq + ct * ConvCoTile * qs, b = bias + ct * ConvCoTile;
                 int v = 0;
                 if (!Avx512F.IsSupported)
                 {
                     for (; v < g.QVectors; v++)
-                        Tile4x1Avx2(xp + v * 16, ps, cin, offs, taps, wt, y0 + v * 16, qs, b0, b1, b2, b3);
+                        Tile4x1Avx2(xp + v * 16, ps, cin, offs, taps, wt, y0 + v * 16, qs, b[0], b[1], b[2], b[3]);
+                    ct++;
+                    continue;
+                }
+                if (ct + 1 < g.CoTiles)
+                {
+                    for (; v + 3 <= g.QVectors; v += 3)
+                        Tile8x3(xp + v * 16, ps, cin, offs, taps, wt, wt + tileWeights, y0 + v * 16, qs, b);
+                    for (; v < g.QVectors; v++)
+                    {
+                        Tile4x1(xp + v * 16, ps, cin, offs, taps, wt, y0 + v * 16, qs, b[0], b[1], b[2], b[3]);
+                        Tile4x1(xp + v * 16, ps, cin, offs, taps, wt + tileWeights, y0 + ConvCoTile * qs + v * 16, qs, b[4], b[5], b[6], b[7]);
+                    }
+                    ct += 2;
                     continue;
                 }
                 for (; v + ConvQTile <= g.QVectors; v += ConvQTile)
-                    Tile4x4(xp + v * 16, ps, cin, offs, taps, wt, y0 + v * 16, qs, b0, b1, b2, b3);
+                    Tile4x4(xp + v * 16, ps, cin, offs, taps, wt, y0 + v * 16, qs, b[0], b[1], b[2], b[3]);
                 for (; v < g.QVectors; v++)
-                    Tile4x1(xp + v * 16, ps, cin, offs, taps, wt, y0 + v * 16, qs, b0, b1, b2, b3);
+                    Tile4x1(xp + v * 16, ps, cin, offs, taps, wt, y0 + v * 16, qs, b[0], b[1], b[2], b[3]);
+                ct++;
             }
         }
+    }
+
+    /// <summary>
+    /// 8 output channels (two packed 4-channel tiles, weights <paramref name="w"/> and <paramref name="w2"/>) × 48
+    /// positions: per (ci, tap) three shifted loads, eight broadcast weights and 24 FMAs in 24 accumulators. The shifted
+    /// loads straddle cache lines (they cost two line reads each): one per 8 FMAs here, one per 4 in
+    /// <see cref="Tile4x4"/>, and the kernel runs ~1.1× faster on the cnn's layers (docs/RESULTS.md). Same sums in the
+    /// same order as two 4×4 tiles, so the same bits.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static unsafe void Tile8x3(float* x, int ps, int cin, int* offs, int taps, float* w, float* w2, float* y, int qs, float* b)
+    {
+        Vector512<float> a00 = Vector512.Create(b[0]), a01 = a00, a02 = a00, a10 = Vector512.Create(b[1]), a11 = a10, a12 = a10;
+        Vector512<float> a20 = Vector512.Create(b[2]), a21 = a20, a22 = a20, a30 = Vector512.Create(b[3]), a31 = a30, a32 = a30;
+        Vector512<float> a40 = Vector512.Create(b[4]), a41 = a40, a42 = a40, a50 = Vector512.Create(b[5]), a51 = a50, a52 = a50;
+        Vector512<float> a60 = Vector512.Create(b[6]), a61 = a60, a62 = a60, a70 = Vector512.Create(b[7]), a71 = a70, a72 = a70;
+        for (int ci = 0; ci < cin; ci++, x += ps)
+            for (int t = 0; t < taps; t++, w += ConvCoTile, w2 += ConvCoTile)
+            {
+                float* p = x + offs[t];
+                var x0 = Vector512.Load(p); var x1 = Vector512.Load(p + 16); var x2 = Vector512.Load(p + 32);
+                var k = Vector512.Create(w[0]);
+                a00 = Avx512F.FusedMultiplyAdd(k, x0, a00); a01 = Avx512F.FusedMultiplyAdd(k, x1, a01); a02 = Avx512F.FusedMultiplyAdd(k, x2, a02);
+                k = Vector512.Create(w[1]);
+                a10 = Avx512F.FusedMultiplyAdd(k, x0, a10); a11 = Avx512F.FusedMultiplyAdd(k, x1, a11); a12 = Avx512F.FusedMultiplyAdd(k, x2, a12);
+                k = Vector512.Create(w[2]);
+                a20 = Avx512F.FusedMultiplyAdd(k, x0, a20); a21 = Avx512F.FusedMultiplyAdd(k, x1, a21); a22 = Avx512F.FusedMultiplyAdd(k, x2, a22);
+                k = Vector512.Create(w[3]);
+                a30 = Avx512F.FusedMultiplyAdd(k, x0, a30); a31 = Avx512F.FusedMultiplyAdd(k, x1, a31); a32 = Avx512F.FusedMultiplyAdd(k, x2, a32);
+                k = Vector512.Create(w2[0]);
+                a40 = Avx512F.FusedMultiplyAdd(k, x0, a40); a41 = Avx512F.FusedMultiplyAdd(k, x1, a41); a42 = Avx512F.FusedMultiplyAdd(k, x2, a42);
+                k = Vector512.Create(w2[1]);
+                a50 = Avx512F.FusedMultiplyAdd(k, x0, a50); a51 = Avx512F.FusedMultiplyAdd(k, x1, a51); a52 = Avx512F.FusedMultiplyAdd(k, x2, a52);
+                k = Vector512.Create(w2[2]);
+                a60 = Avx512F.FusedMultiplyAdd(k, x0, a60); a61 = Avx512F.FusedMultiplyAdd(k, x1, a61); a62 = Avx512F.FusedMultiplyAdd(k, x2, a62);
+                k = Vector512.Create(w2[3]);
+                a70 = Avx512F.FusedMultiplyAdd(k, x0, a70); a71 = Avx512F.FusedMultiplyAdd(k, x1, a71); a72 = Avx512F.FusedMultiplyAdd(k, x2, a72);
+            }
+        a00.Store(y); a01.Store(y + 16); a02.Store(y + 32); y += qs;
+        a10.Store(y); a11.Store(y + 16); a12.Store(y + 32); y += qs;
+        a20.Store(y); a21.Store(y + 16); a22.Store(y + 32); y += qs;
+        a30.Store(y); a31.Store(y + 16); a32.Store(y + 32); y += qs;
+        a40.Store(y); a41.Store(y + 16); a42.Store(y + 32); y += qs;
+        a50.Store(y); a51.Store(y + 16); a52.Store(y + 32); y += qs;
+        a60.Store(y); a61.Store(y + 16); a62.Store(y + 32); y += qs;
+        a70.Store(y); a71.Store(y + 16); a72.Store(y + 32);
     }
 
     /// <summary>4 output channels × 64 positions: per (ci, tap) four shifted loads, four broadcast weights, 16 FMAs.</summary>
