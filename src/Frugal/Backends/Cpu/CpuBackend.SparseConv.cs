@@ -431,26 +431,13 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>The interior of the zero-padded channels-last image: xp[((ih + padH)·(W + 2·padW) + iw + padW)·C + ci] = x[ci, ih, iw].
-    /// With AVX-512, each block of 16 channels × 16 pixels is one <see cref="Transpose16"/> (half the time of the gathers
-    /// on the cnn's layers); the rest, and every pixel without AVX-512, goes pixel by pixel, 8 channels per AVX2 gather
+    /// With AVX-512, whole blocks of 16 pixels go through <see cref="TransposedBlocks"/> (half the time of the gathers on
+    /// the cnn's layers); the rest, and every pixel without AVX-512, goes pixel by pixel, 8 channels per AVX2 gather
     /// (stride H·W).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void ToPaddedChannelsLast(float* x, int c, int h, int w, int padH, int padW, float* xp)
     {
-        int wp = w + 2 * padW, hw = h * w, tiled = Vector512.IsHardwareAccelerated && c >= 16 ? hw & ~15 : 0;
-        if (tiled > 0)
-        {
-            long* at = stackalloc long[16], rows = stackalloc long[16];
-            for (int k = 0; k < 16; k++) rows[k] = (long)k * hw;
-            for (int f = 0; f < tiled; f += 16)
-            {
-                PaddedOffsets(f, w, wp, padH, padW, c, at);
-                int ci = 0;
-                for (; ci + 16 <= c; ci += 16) Transpose16(x + (long)ci * hw + f, rows, xp + ci, at);
-                for (int k = 0; k < 16; k++)
-                    for (int cj = ci; cj < c; cj++) xp[at[k] + cj] = x[(long)cj * hw + f + k];
-            }
-        }
+        int wp = w + 2 * padW, hw = h * w, tiled = TransposedBlocks(x, c, h, w, padH, padW, xp, toPadded: true);
         int c8 = Avx2.IsSupported ? c & ~7 : 0;
         var stride = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * hw;
         for (int f = tiled; f < hw; f++)
@@ -467,20 +454,7 @@ public sealed partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void FromPaddedChannelsLast(float* xp, int c, int h, int w, int padH, int padW, float* x)
     {
-        int wp = w + 2 * padW, hw = h * w, tiled = Vector512.IsHardwareAccelerated && c >= 16 ? hw & ~15 : 0;
-        if (tiled > 0)
-        {
-            long* at = stackalloc long[16], rows = stackalloc long[16];
-            for (int k = 0; k < 16; k++) rows[k] = (long)k * hw;
-            for (int f = 0; f < tiled; f += 16)
-            {
-                PaddedOffsets(f, w, wp, padH, padW, c, at);
-                int ci = 0;
-                for (; ci + 16 <= c; ci += 16) Transpose16(xp + ci, at, x + (long)ci * hw + f, rows);
-                for (int k = 0; k < 16; k++)
-                    for (int cj = ci; cj < c; cj++) x[(long)cj * hw + f + k] = xp[at[k] + cj];
-            }
-        }
+        int wp = w + 2 * padW, hw = h * w, tiled = TransposedBlocks(x, c, h, w, padH, padW, xp, toPadded: false);
         // Pixels from `tiled` on: channel rows from the first untiled pixel, 8 pixels per gather while they lie in one row.
         int w8 = Avx2.IsSupported ? 8 : int.MaxValue;
         var stride = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * c;
@@ -492,6 +466,31 @@ public sealed partial class CpuBackend
                 if (w - iw >= w8) { Avx2.GatherVector256(src, stride, 4).Store(dst); f += 8; }
                 else { *dst = *src; f++; }
             }
+    }
+
+    /// <summary>Pixels [0, 16·⌊H·W/16⌋) of x [C, H, W] to the padded channels-last xp (<paramref name="toPadded"/>) or back,
+    /// 16 channels × 16 pixels per <see cref="Transpose16"/> and the channels past the last 16 one by one; returns the
+    /// pixels done (0 without AVX-512 or below 16 channels).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe int TransposedBlocks(float* x, int c, int h, int w, int padH, int padW, float* xp, bool toPadded)
+    {
+        int wp = w + 2 * padW, hw = h * w, tiled = Vector512.IsHardwareAccelerated && c >= 16 ? hw & ~15 : 0;
+        if (tiled == 0) return 0;
+        long* at = stackalloc long[16], rows = stackalloc long[16];
+        for (int k = 0; k < 16; k++) rows[k] = (long)k * hw;
+        for (int f = 0; f < tiled; f += 16)
+        {
+            PaddedOffsets(f, w, wp, padH, padW, c, at);
+            int ci = 0;
+            for (; ci + 16 <= c; ci += 16)
+                if (toPadded) Transpose16(x + (long)ci * hw + f, rows, xp + ci, at);
+                else Transpose16(xp + ci, at, x + (long)ci * hw + f, rows);
+            for (int k = 0; k < 16; k++)
+                for (int cj = ci; cj < c; cj++)
+                    if (toPadded) xp[at[k] + cj] = x[(long)cj * hw + f + k];
+                    else x[(long)cj * hw + f + k] = xp[at[k] + cj];
+        }
+        return tiled;
     }
 
     /// <summary>at[k] = offset of pixel f + k (flat index in the H×W image) in the padded channels-last image.</summary>
