@@ -59,7 +59,7 @@ public static class Pooling
             // Argmax positions travel as float32, exact below 2²⁴.
             if ((long)win.Height * win.Width > 1 << 24)
                 throw new ArgumentException($"max_pool2d: planes of {win.Height}x{win.Width} exceed the 2^24 pixels the argmax buffer can index");
-            // The kernel writes every output and index: no zero-fill (the backward's gx is as large as x).
+            // The kernel writes every output and index, so neither needs a zero-fill.
             var y = Tensor.Uninitialized(OutShape(x, win.OutH, win.OutW), x.Device);
             var idx = NeedsGrad(x) ? Tensor.Uninitialized(y.Shape, x.Device) : null;
             x.Backend.MaxPool2d(x, win, y, idx);
