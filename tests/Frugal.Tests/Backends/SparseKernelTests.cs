@@ -97,7 +97,7 @@ public class SparseKernelTests
     }
 
     /// <summary>Convolutions with groups 1: padding, stride, dilation, non-square kernels, channel counts that take the
-    /// per-tap path (1, 2, 3, 4, 17) and the 16-float slot path (16, 32, 48, 64: groups of 8 slots with AVX-512, of 4 without, plus single ones), 1×1,
+    /// per-tap path (1, 2, 3, 4, 17) and the 16-float slot path (16, 32, 48, 64: with AVX-512, 3 kernel rows × 6 slots for 3×3 windows at 32 and 64, else groups of 8 slots; groups of 4 without; plus single ones), 1×1,
     /// and a batch large enough to split over threads.</summary>
     static readonly ConvTests.Cfg[] ConvConfigs =
     [

@@ -10,9 +10,9 @@ namespace Frugal.Backends.Cpu;
 /// The backward products of a convolution from the non-zeros of a pruned gy (IBackend.Sparse.cs; Chmiel et al., ICLR
 /// 2021, ../shared/METHODS.md section 1). Each image is turned channels-last (NHWC) and zero-padded, so the window of
 /// an output pixel is taps rows of C contiguous floats. With C a multiple of 16 a window is taps·C/16 slots of 16
-/// floats, and both products keep 8 slots (AVX-512; 4 in 256-bit registers without it) in registers while they sum over
-/// a list of non-zeros: dw[co] over the non-zeros of channel co, the dx window of pixel p over the non-zeros of pixel p
-/// (one load and one FMA per 16 floats). Other C: per non-zero, two short AXPYs per tap. Either way im2col and col2im
+/// floats, and both products keep 18 slots (AVX-512, three kernel rows of 6: 3×3 windows with C a multiple of 32), else
+/// 8 (AVX-512) or 4 (256-bit registers) in registers while they sum over a list of non-zeros: dw[co] over the non-zeros
+/// of channel co, the dx window of pixel p over the non-zeros of pixel p (one load and one FMA per 16 floats). Other C: per non-zero, two short AXPYs per tap. Either way im2col and col2im
 /// are skipped: they move kh·kw times the image and cost as much as the GEMMs they feed once the GEMM work has shrunk
 /// with the density.
 /// </summary>
@@ -61,8 +61,12 @@ public sealed partial class CpuBackend
             slot = new int[taps * c / 16];
             for (int r = 0; r < slot.Length; r++) slot[r] = tap[r / (c / 16)] + r % (c / 16) * 16;
         }
+        // Three kernel rows whose taps are adjacent (dilation 1 along W) make a window 3 runs of KW·C/16 contiguous slots,
+        // KernelRowStride floats apart; in blocks of 6 they fill 18 of the 32 AVX-512 registers (see Rows3x6).
+        int rowStride = slot != null && Vector512.IsHardwareAccelerated && win.KernelH == 3 && win.DilationW == 1
+            && win.KernelW * c / 16 % 6 == 0 ? win.DilationH * wp * c : 0;
         var job = new ConvJob(Data(gy), gy.Offset, Data(x), x.Offset, dx != null ? Data(dx) : null, dx?.Offset ?? 0, (nint)wt, partial,
-            win, n, c, h, wd, cout, dw != null, pixel, tap, slot, chunks);
+            win, n, c, h, wd, cout, dw != null, pixel, tap, slot, rowStride, chunks);
         try
         {
             Threading.For(chunks, (c0, c1) => { for (int ch = c0; ch < c1; ch++) ConvChunk(job, ch); }, 1);
@@ -98,7 +102,7 @@ public sealed partial class CpuBackend
     static unsafe float* AlignedFloats(long count) => (float*)NativeMemory.AlignedAlloc((nuint)(count * sizeof(float)), 64);
 
     sealed record ConvJob(float[] Gy, int GyOffset, float[] X, int XOffset, float[]? Dx, int DxOffset, nint Wt, nint[]? Partial,
-        Window2d Win, int N, int C, int H, int W, int Cout, bool NeedsDw, int[] Pixel, int[] Tap, int[]? Slot, int Chunks);
+        Window2d Win, int N, int C, int H, int W, int Cout, bool NeedsDw, int[] Pixel, int[] Tap, int[]? Slot, int RowStride, int Chunks);
 
     /// <summary>Images [N·ch/chunks, N·(ch+1)/chunks): padded dx per image, dw summed into Partial[ch] (its owner frees it).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -131,8 +135,8 @@ public sealed partial class CpuBackend
                     float* gyn = pgy + j.GyOffset + (long)img * cout * s;
                     if (pslot != null)
                     {
-                        if (pdwp != null) WeightSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, pxp, pdwp);
-                        if (pdxp != null) InputSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, pwt, pdxp);
+                        if (pdwp != null) WeightSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, j.RowStride, pxp, pdwp);
+                        if (pdxp != null) InputSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, j.RowStride, pwt, pdxp);
                     }
                     else
                         for (int o = 0; o < cout; o++)
@@ -158,7 +162,7 @@ public sealed partial class CpuBackend
     /// one load and one FMA per 16 floats and no store until the list ends.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void WeightSlots(float* gy, int cout, int s, int row, int* pixel, int* slot, int slots, float* xpad, float* dw)
+    static unsafe void WeightSlots(float* gy, int cout, int s, int row, int* pixel, int* slot, int slots, int rowStride, float* xpad, float* dw)
     {
         var byChannel = SparseRows.Compress(gy, false, cout, s);
         fixed (int* start = byChannel.Start, corner = byChannel.Index)
@@ -170,7 +174,10 @@ public sealed partial class CpuBackend
                 int e0 = start[o], q = start[o + 1] - e0, r = 0;
                 if (q == 0) continue;
                 float* acc = dw + (long)o * row;
-                if (Vector512.IsHardwareAccelerated)
+                if (rowStride > 0)
+                    for (int rowSlots = slots / 3; r < rowSlots; r += 6)
+                        Rows3x6(acc + 16 * r, 16 * rowSlots, xpad + 16 * r, rowStride, corner + e0, val + e0, q);
+                else if (Vector512.IsHardwareAccelerated)
                 {
                     for (; r + 8 <= slots; r += 8) GatherSlots8(acc + 16 * r, xpad, corner + e0, val + e0, q, slot + r);
                     for (; r < slots; r++) GatherSlots1(acc + 16 * r, xpad, corner + e0, val + e0, q, slot[r]);
@@ -190,7 +197,7 @@ public sealed partial class CpuBackend
     /// floats): pixel by pixel, 8 slots of the window sum the pixel's non-zeros in registers and are stored once.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void InputSlots(float* gy, int cout, int s, int row, int* pixel, int* slot, int slots, float* wt, float* dxpad)
+    static unsafe void InputSlots(float* gy, int cout, int s, int row, int* pixel, int* slot, int slots, int rowStride, float* wt, float* dxpad)
     {
         var byPixel = SparseRows.Compress(gy, true, s, cout);
         fixed (int* start = byPixel.Start, wrow = byPixel.Index)
@@ -202,7 +209,10 @@ public sealed partial class CpuBackend
                 int e0 = start[p], q = start[p + 1] - e0, r = 0;
                 if (q == 0) continue;
                 float* dst = dxpad + pixel[p];
-                if (Vector512.IsHardwareAccelerated)
+                if (rowStride > 0)
+                    for (int rowSlots = slots / 3; r < rowSlots; r += 6)
+                        Rows3x6(dst + 16 * r, rowStride, wt + 16 * r, 16 * rowSlots, wrow + e0, val + e0, q);
+                else if (Vector512.IsHardwareAccelerated)
                 {
                     for (; r + 8 <= slots; r += 8) ScatterSlots8(dst, slot + r, wt + 16 * r, wrow + e0, val + e0, q);
                     for (; r < slots; r++) ScatterSlots1(dst + slot[r], wt + 16 * r, wrow + e0, val + e0, q);
@@ -215,6 +225,44 @@ public sealed partial class CpuBackend
             }
         }
         byPixel.Return();
+    }
+
+    /// <summary>
+    /// acc[i·accRow + 16j, + 16) += Σ_e val[e]·src[off[e] + i·srcRow + 16j, + 16) for i &lt; 3, j &lt; 6: six slots of each of a
+    /// window's three kernel rows in 18 registers. The dw product walks a channel's non-zeros with acc its dw row and src
+    /// the padded image; the dx product walks a pixel's with acc its padded dx window and src the weights. Against groups
+    /// of 8 slots and single ones, the list is read once per 18 slots and no slot waits on a two-register chain.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void Rows3x6(float* acc, int accRow, float* src, int srcRow, int* off, float* val, int q)
+    {
+        float* acc1 = acc + accRow, acc2 = acc1 + accRow;
+        Vector512<float> a00 = Vector512.Load(acc), a01 = Vector512.Load(acc + 16), a02 = Vector512.Load(acc + 32),
+            a03 = Vector512.Load(acc + 48), a04 = Vector512.Load(acc + 64), a05 = Vector512.Load(acc + 80);
+        Vector512<float> a10 = Vector512.Load(acc1), a11 = Vector512.Load(acc1 + 16), a12 = Vector512.Load(acc1 + 32),
+            a13 = Vector512.Load(acc1 + 48), a14 = Vector512.Load(acc1 + 64), a15 = Vector512.Load(acc1 + 80);
+        Vector512<float> a20 = Vector512.Load(acc2), a21 = Vector512.Load(acc2 + 16), a22 = Vector512.Load(acc2 + 32),
+            a23 = Vector512.Load(acc2 + 48), a24 = Vector512.Load(acc2 + 64), a25 = Vector512.Load(acc2 + 80);
+        for (int e = 0; e < q; e++)
+        {
+            float* r = src + off[e], r1 = r + srcRow, r2 = r1 + srcRow;
+            var v = Vector512.Create(val[e]);
+            a00 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r), a00); a01 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 16), a01);
+            a02 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 32), a02); a03 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 48), a03);
+            a04 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 64), a04); a05 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 80), a05);
+            a10 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r1), a10); a11 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r1 + 16), a11);
+            a12 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r1 + 32), a12); a13 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r1 + 48), a13);
+            a14 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r1 + 64), a14); a15 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r1 + 80), a15);
+            a20 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r2), a20); a21 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r2 + 16), a21);
+            a22 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r2 + 32), a22); a23 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r2 + 48), a23);
+            a24 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r2 + 64), a24); a25 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r2 + 80), a25);
+        }
+        a00.Store(acc); a01.Store(acc + 16); a02.Store(acc + 32);
+        a03.Store(acc + 48); a04.Store(acc + 64); a05.Store(acc + 80);
+        a10.Store(acc1); a11.Store(acc1 + 16); a12.Store(acc1 + 32);
+        a13.Store(acc1 + 48); a14.Store(acc1 + 64); a15.Store(acc1 + 80);
+        a20.Store(acc2); a21.Store(acc2 + 16); a22.Store(acc2 + 32);
+        a23.Store(acc2 + 48); a24.Store(acc2 + 64); a25.Store(acc2 + 80);
     }
 
     /// <summary>acc[16i, 16i + 16) += Σ_e val[e]·src[off[e] + slot[i], + 16) for i &lt; 8 (acc contiguous, sources at slot offsets).</summary>
