@@ -35,7 +35,7 @@ static class SparseBench
         Console.WriteLine($"GEMM {CpuBackend.GemmProvider}, {Threading.Threads} threads, Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}");
         Console.WriteLine($"batch {batch}; {(cpuTime ? "process CPU time" : "wall time")}, medians of {reps} interleaved repetitions, ms; ratio = median over repetitions of sparse / dense (< 1: sparse faster)");
         Console.WriteLine($"thresholds in use: linear dX {SparseBackward.LinearInputBreakEven:P0}, linear dW {SparseBackward.LinearWeightBreakEven:P0}, " +
-            $"conv {SparseBackward.ConvBreakEven:P0} (input channels not a multiple of 16: {SparseBackward.ConvUnalignedBreakEven:P0}, 1x1: {SparseBackward.ConvPointwiseBreakEven:P0})");
+            $"conv {SparseBackward.ConvBreakEven:P0} (input channels not a multiple of 16: {SparseBackward.ConvUnalignedBreakEven:P0}, or {SparseBackward.ConvNarrowWeightBreakEven:P0} for dW alone with 3 window rows of ≤ 16 floats; 1x1: {SparseBackward.ConvPointwiseBreakEven:P0})");
         Console.WriteLine();
         bool Part(string name) => only.Length == 0 || only.Contains(name);
         foreach (var (name, inF, outF, needsDx) in Part("linear") ? Linears : [])

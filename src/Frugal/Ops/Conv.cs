@@ -104,7 +104,7 @@ public static class Conv
         // A pruned gy (mostly zeros) below the measured break-even density goes to the fused sparse kernel, which
         // overwrites both gradients; otherwise dW accumulates over images and chunks (beta = 1 onto zeros).
         bool sparse = groups == 1 && x != null && (wantX || wantW)
-            && SparseBackward.Use(SparseBackward.Density(gy), SparseBackward.ConvBreakEvenFor(c, win.Taps));
+            && SparseBackward.Use(SparseBackward.Density(gy), SparseBackward.ConvBreakEvenFor(c, win, wantX));
         Tensor? gx = wantX ? (sparse ? Tensor.Uninitialized(xShape, gy.Device) : Tensor.Empty(xShape, gy.Device)) : null;
         Tensor? gw = wantW ? (sparse ? Tensor.Uninitialized(w.Shape, gy.Device) : Tensor.Zeros(w.Shape, gy.Device)) : null;
         Tensor? gb = null;

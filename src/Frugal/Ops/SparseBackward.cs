@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+using Frugal.Backends;
 using Frugal.Tensors;
 
 namespace Frugal.Ops;
@@ -37,19 +39,26 @@ static class SparseBackward
     /// a kernel larger than 1×1), the fused sparse kernel against im2col + two GEMMs + col2im.</summary>
     internal const double ConvBreakEven = 0.25;
 
-    /// <summary>Convolutions whose input channels are not a multiple of 16 never take the sparse kernel on their own: it
-    /// then runs per tap without full vectors, and on a 1-channel stem it measured slower at every density down to 1%
-    /// (channel counts like 24 or 48+8 were not measured; forcing the path still works).</summary>
+    /// <summary>Convolutions whose input channels are not a multiple of 16 otherwise never take the sparse kernel on their
+    /// own: it then runs per tap without full vectors, and on a 1-channel stem it measured slower at every density down to
+    /// 1% (channel counts like 24 or 48+8 were not measured; forcing the path still works).</summary>
     internal const double ConvUnalignedBreakEven = 0;
+
+    /// <summary>Break-even density of a weight-only backward whose window rows fit one vector (3 rows of kw·C ≤ 16 floats,
+    /// e.g. the cnn's 1-channel stem): the kernel sums a row per FMA. Measured 28–30% on the cnn's 1→32 layer against
+    /// im2col + GEMM (`frugal bench sparse --only conv`, docs/RESULTS.md).</summary>
+    internal const double ConvNarrowWeightBreakEven = 0.25;
 
     /// <summary>1×1 convolutions never take it either: their dense path is two plain GEMMs (no im2col to save), and the
     /// sparse kernel's channels-last copies alone cost about as much (measured break-even 1–7%).</summary>
     internal const double ConvPointwiseBreakEven = 0;
 
-    /// <summary>The break-even density of a convolution with <paramref name="channels"/> input channels and
-    /// <paramref name="taps"/> = kh·kw.</summary>
-    internal static double ConvBreakEvenFor(int channels, int taps) =>
-        channels % 16 != 0 ? ConvUnalignedBreakEven : taps == 1 ? ConvPointwiseBreakEven : ConvBreakEven;
+    /// <summary>The break-even density of a convolution with <paramref name="channels"/> input channels, window
+    /// <paramref name="win"/> and a dX wanted or not.</summary>
+    internal static double ConvBreakEvenFor(int channels, Window2d win, bool wantX) =>
+        channels % 16 == 0 ? (win.Taps == 1 ? ConvPointwiseBreakEven : ConvBreakEven)
+        : !wantX && win.KernelH == 3 && win.DilationW == 1 && win.KernelW * channels <= 16 && Vector512.IsHardwareAccelerated
+            ? ConvNarrowWeightBreakEven : ConvUnalignedBreakEven;
 
     /// <summary>Which path the backward takes: measured choice, or one forced (tests and benchmarks; per thread, because the
     /// backward runs on the thread that calls it and tests run in parallel).</summary>

@@ -63,8 +63,11 @@ public sealed partial class CpuBackend
         }
         // Three kernel rows whose taps are adjacent (dilation 1 along W) make a window 3 runs of KW·C/16 contiguous slots,
         // KernelRowStride floats apart; in blocks of 6 they fill 18 of the 32 AVX-512 registers (see Rows3x6).
-        int rowStride = slot != null && Vector512.IsHardwareAccelerated && win.KernelH == 3 && win.DilationW == 1
-            && win.KernelW * c / 16 % 6 == 0 ? win.DilationH * wp * c : 0;
+        bool threeRows = Vector512.IsHardwareAccelerated && win.KernelH == 3 && win.DilationW == 1;
+        int rowStride = slot != null && threeRows && win.KernelW * c / 16 % 6 == 0 ? win.DilationH * wp * c : 0;
+        // A window row of at most 16 floats (a stem's few channels) is one vector: dw alone then walks each channel's
+        // non-zeros with three rows in registers (NarrowRows3) instead of per-tap AXPYs of C floats.
+        if (slot == null && threeRows && win.KernelW * c <= 16 && dx == null) rowStride = win.DilationH * wp * c;
         var job = new ConvJob(Data(gy), gy.Offset, Data(x), x.Offset, dx != null ? Data(dx) : null, dx?.Offset ?? 0, (nint)wt, partial,
             win, n, c, h, wd, cout, dw != null, pixel, tap, slot, rowStride, chunks);
         try
@@ -115,8 +118,10 @@ public sealed partial class CpuBackend
         float* pxp = null, pdxp = null, pdwp = null, pwt = (float*)j.Wt;
         if (j.NeedsDw)
         {
-            pxp = AlignedFloats(plane * c);
-            new Span<float>(pxp, plane * c).Clear();   // the border stays zero: only the interior is rewritten per image
+            // The border stays zero (only the interior is rewritten per image), and so do 16 floats past the end, which
+            // the narrow windows' full-vector loads of a last row may reach.
+            pxp = AlignedFloats(plane * c + 16);
+            new Span<float>(pxp, plane * c + 16).Clear();
             pdwp = AlignedFloats(cout * taps * c);
             j.Partial![ch] = (nint)pdwp;
             new Span<float>(pdwp, cout * taps * c).Clear();
@@ -133,7 +138,8 @@ public sealed partial class CpuBackend
                     if (pxp != null) ToPaddedChannelsLast(px + j.XOffset + (long)img * c * h * wd, c, h, wd, win.PadH, win.PadW, pxp);
                     if (pdxp != null) new Span<float>(pdxp, plane * c).Clear();
                     float* gyn = pgy + j.GyOffset + (long)img * cout * s;
-                    if (pslot != null)
+                    if (pslot == null && j.RowStride > 0) NarrowWeights(gyn, cout, s, taps * c, ppix, win.KernelW * c, j.RowStride, pxp, pdwp);
+                    else if (pslot != null)
                     {
                         if (pdwp != null) WeightSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, j.RowStride, pxp, pdwp);
                         if (pdxp != null) InputSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, j.RowStride, pwt, pdxp);
@@ -190,6 +196,59 @@ public sealed partial class CpuBackend
             }
         }
         byChannel.Return();
+    }
+
+    /// <summary>
+    /// dw[co] (taps·C floats) += Σ over the non-zeros v at pixel p of gy[co] of v·(window of p) for windows of three rows of
+    /// <paramref name="rowLen"/> ≤ 16 contiguous floats, <paramref name="rowStride"/> apart in the padded image.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void NarrowWeights(float* gy, int cout, int s, int row, int* pixel, int rowLen, int rowStride, float* xpad, float* dw)
+    {
+        var byChannel = SparseRows.Compress(gy, false, cout, s);
+        fixed (int* start = byChannel.Start, corner = byChannel.Index)
+        fixed (float* val = byChannel.Value)
+        {
+            for (long e = 0; e < byChannel.NonZeros; e++) corner[e] = pixel[corner[e]];
+            for (int o = 0; o < cout; o++)
+            {
+                int e0 = start[o], q = start[o + 1] - e0;
+                if (q > 0) NarrowRows3(dw + (long)o * row, rowLen, xpad, rowStride, corner + e0, val + e0, q);
+            }
+        }
+        byChannel.Return();
+    }
+
+    /// <summary>
+    /// acc[i·rowLen + j] += Σ_e val[e]·src[off[e] + i·srcRow + j] for i &lt; 3, j &lt; rowLen ≤ 16: each row is one vector
+    /// (the lanes past rowLen sum neighbouring pixels and are dropped), and the even and odd entries sum apart, so six
+    /// independent chains hide the FMA latency.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static unsafe void NarrowRows3(float* acc, int rowLen, float* src, int srcRow, int* off, float* val, int q)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, b0 = default, b1 = default, b2 = default;
+        int e = 0;
+        for (; e + 2 <= q; e += 2)
+        {
+            float* r = src + off[e], t = src + off[e + 1];
+            Vector512<float> v = Vector512.Create(val[e]), u = Vector512.Create(val[e + 1]);
+            a0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r), a0); b0 = Vector512.FusedMultiplyAdd(u, Vector512.Load(t), b0);
+            a1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + srcRow), a1); b1 = Vector512.FusedMultiplyAdd(u, Vector512.Load(t + srcRow), b1);
+            a2 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 2 * srcRow), a2); b2 = Vector512.FusedMultiplyAdd(u, Vector512.Load(t + 2 * srcRow), b2);
+        }
+        if (e < q)
+        {
+            float* r = src + off[e];
+            var v = Vector512.Create(val[e]);
+            a0 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r), a0);
+            a1 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + srcRow), a1);
+            a2 = Vector512.FusedMultiplyAdd(v, Vector512.Load(r + 2 * srcRow), a2);
+        }
+        float* sum = stackalloc float[48];
+        (a0 + b0).Store(sum); (a1 + b1).Store(sum + 16); (a2 + b2).Store(sum + 32);
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < rowLen; j++) acc[i * rowLen + j] += sum[16 * i + j];
     }
 
     /// <summary>
@@ -485,7 +544,13 @@ public sealed partial class CpuBackend
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static unsafe void ToPaddedChannelsLast(float* x, int c, int h, int w, int padH, int padW, float* xp)
     {
-        int wp = w + 2 * padW, hw = h * w, tiled = TransposedBlocks(x, c, h, w, padH, padW, xp, toPadded: true);
+        int wp = w + 2 * padW;
+        if (c == 1)
+        {
+            for (int ih = 0; ih < h; ih++) new Span<float>(x + (long)ih * w, w).CopyTo(new Span<float>(xp + (long)(ih + padH) * wp + padW, w));
+            return;
+        }
+        int hw = h * w, tiled = TransposedBlocks(x, c, h, w, padH, padW, xp, toPadded: true);
         int c8 = Avx2.IsSupported ? c & ~7 : 0;
         var stride = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * hw;
         for (int f = tiled; f < hw; f++)
