@@ -179,4 +179,27 @@ public class SparseKernelTests
             vec.Return(); sca.Return();
         }
     }
+
+    /// <summary>The counting-sort transpose of a compression lists exactly what compressing the other orientation lists
+    /// (same rows, same column order, same bits), with empty rows and columns and NaN among the entries.</summary>
+    [Theory]
+    [InlineData(1, 1), InlineData(7, 16), InlineData(5, 37), InlineData(33, 64), InlineData(32, 784), InlineData(64, 196)]
+    public unsafe void A_transposed_compression_lists_what_compressing_the_transpose_lists(int m, int k)
+    {
+        var s = Pruned(Device.Cpu, (ulong)(m * 977 + k), 0.15, m * k).ToArray();
+        if (s.Length > 3) { s[0] = float.NaN; s[1] = -0f; s[2] = float.Epsilon; }
+        if (m > 2) Array.Clear(s, k, k);   // an empty row of S, so an empty entry in every row of Sᵀ
+        fixed (float* p = s)
+        {
+            var byRow = Frugal.Backends.Cpu.CpuBackend.SparseRows.Compress(p, false, m, k);
+            var viaSort = byRow.Transpose(m, k);
+            var direct = Frugal.Backends.Cpu.CpuBackend.SparseRows.CompressScalar(p, true, k, m);
+            Assert.Equal(direct.NonZeros, viaSort.NonZeros);
+            Assert.Equal(direct.Start.AsSpan(0, k + 1).ToArray(), viaSort.Start.AsSpan(0, k + 1).ToArray());
+            Assert.Equal(direct.Index.AsSpan(0, (int)direct.NonZeros).ToArray(), viaSort.Index.AsSpan(0, (int)viaSort.NonZeros).ToArray());
+            Assert.Equal(direct.Value.AsSpan(0, (int)direct.NonZeros).ToArray().Select(BitConverter.SingleToInt32Bits),
+                viaSort.Value.AsSpan(0, (int)viaSort.NonZeros).ToArray().Select(BitConverter.SingleToInt32Bits));
+            byRow.Return(); viaSort.Return(); direct.Return();
+        }
+    }
 }

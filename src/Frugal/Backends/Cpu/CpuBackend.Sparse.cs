@@ -413,6 +413,43 @@ public sealed partial class CpuBackend
             return r;
         }
 
+        /// <summary>
+        /// The same entries listed by column: the rows of Sᵀ [k, m] from these rows of S [m, k], by a counting sort (entries
+        /// per column, prefix sums, then one scatter in row order, so each new row lists its columns in increasing order, as
+        /// <see cref="Compress"/> does). A row of Sᵀ compressed from the dense matrix reads one cache line per 16 entries'
+        /// gather lane; the sort reads only the non-zeros, twice.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public unsafe SparseRows Transpose(int m, int k)
+        {
+            int nnz = (int)NonZeros;
+            var t = new SparseRows
+            {
+                Start = ArrayPool<int>.Shared.Rent(k + 1),
+                Index = ArrayPool<int>.Shared.Rent(Math.Max(1, nnz)),
+                Value = ArrayPool<float>.Shared.Rent(Math.Max(1, nnz)),
+                NonZeros = nnz,
+            };
+            var next = ArrayPool<int>.Shared.Rent(k);
+            fixed (int* start = Start, index = Index, tStart = t.Start, tIndex = t.Index, pNext = next)
+            fixed (float* value = Value, tValue = t.Value)
+            {
+                new Span<int>(tStart, k + 1).Clear();
+                for (int e = 0; e < nnz; e++) tStart[index[e] + 1]++;
+                for (int j = 0; j < k; j++) tStart[j + 1] += tStart[j];
+                new Span<int>(tStart, k).CopyTo(new Span<int>(pNext, k));
+                for (int i = 0; i < m; i++)
+                    for (int e = start[i], end = start[i + 1]; e < end; e++)
+                    {
+                        int at = pNext[index[e]]++;
+                        tIndex[at] = i;
+                        tValue[at] = value[e];
+                    }
+            }
+            ArrayPool<int>.Shared.Return(next);
+            return t;
+        }
+
         public void Return()
         {
             ArrayPool<int>.Shared.Return(Start);

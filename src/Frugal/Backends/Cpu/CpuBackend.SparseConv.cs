@@ -138,11 +138,19 @@ public sealed partial class CpuBackend
                     if (pxp != null) ToPaddedChannelsLast(px + j.XOffset + (long)img * c * h * wd, c, h, wd, win.PadH, win.PadW, pxp);
                     if (pdxp != null) new Span<float>(pdxp, plane * c).Clear();
                     float* gyn = pgy + j.GyOffset + (long)img * cout * s;
-                    if (pslot == null && j.RowStride > 0) NarrowWeights(gyn, cout, s, taps * c, ppix, win.KernelW * c, j.RowStride, pxp, pdwp);
-                    else if (pslot != null)
+                    if (pslot != null || j.RowStride > 0)
                     {
-                        if (pdwp != null) WeightSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, j.RowStride, pxp, pdwp);
-                        if (pdxp != null) InputSlots(gyn, cout, s, taps * c, ppix, pslot, j.Slot!.Length, j.RowStride, pwt, pdxp);
+                        // One compression by channel serves both products: dx's list by pixel is its transpose.
+                        var byChannel = SparseRows.Compress(gyn, false, cout, s);
+                        var byPixel = pdxp != null ? byChannel.Transpose(cout, s) : null;
+                        if (pslot == null) NarrowWeights(byChannel, cout, taps * c, ppix, win.KernelW * c, j.RowStride, pxp, pdwp);
+                        else
+                        {
+                            if (pdwp != null) WeightSlots(byChannel, cout, taps * c, ppix, pslot, j.Slot!.Length, j.RowStride, pxp, pdwp);
+                            if (byPixel != null) InputSlots(byPixel, s, taps * c, ppix, pslot, j.Slot!.Length, j.RowStride, pwt, pdxp);
+                        }
+                        byChannel.Return();
+                        byPixel?.Return();
                     }
                     else
                         for (int o = 0; o < cout; o++)
@@ -164,13 +172,13 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// dw[co] (taps·C floats, slot r at 16·r) += Σ over the non-zeros v at pixel p of gy[co] of v·(window of p in the padded
-    /// image): the channel's non-zeros are listed once, then each group of 8 slots sums over the whole list in 8 registers,
+    /// image), from gy's non-zeros by channel (their pixel numbers are turned into window corners in place): each group
+    /// of slots (18 in <see cref="Rows3x6"/>, else 8 or 4, then single ones) sums over the channel's whole list in registers,
     /// one load and one FMA per 16 floats and no store until the list ends.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void WeightSlots(float* gy, int cout, int s, int row, int* pixel, int* slot, int slots, int rowStride, float* xpad, float* dw)
+    static unsafe void WeightSlots(SparseRows byChannel, int cout, int row, int* pixel, int* slot, int slots, int rowStride, float* xpad, float* dw)
     {
-        var byChannel = SparseRows.Compress(gy, false, cout, s);
         fixed (int* start = byChannel.Start, corner = byChannel.Index)
         fixed (float* val = byChannel.Value)
         {
@@ -195,17 +203,16 @@ public sealed partial class CpuBackend
                 }
             }
         }
-        byChannel.Return();
     }
 
     /// <summary>
     /// dw[co] (taps·C floats) += Σ over the non-zeros v at pixel p of gy[co] of v·(window of p) for windows of three rows of
-    /// <paramref name="rowLen"/> ≤ 16 contiguous floats, <paramref name="rowStride"/> apart in the padded image.
+    /// <paramref name="rowLen"/> ≤ 16 contiguous floats, <paramref name="rowStride"/> apart in the padded image (the
+    /// non-zeros by channel as in <see cref="WeightSlots"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void NarrowWeights(float* gy, int cout, int s, int row, int* pixel, int rowLen, int rowStride, float* xpad, float* dw)
+    static unsafe void NarrowWeights(SparseRows byChannel, int cout, int row, int* pixel, int rowLen, int rowStride, float* xpad, float* dw)
     {
-        var byChannel = SparseRows.Compress(gy, false, cout, s);
         fixed (int* start = byChannel.Start, corner = byChannel.Index)
         fixed (float* val = byChannel.Value)
         {
@@ -216,7 +223,6 @@ public sealed partial class CpuBackend
                 if (q > 0) NarrowRows3(dw + (long)o * row, rowLen, xpad, rowStride, corner + e0, val + e0, q);
             }
         }
-        byChannel.Return();
     }
 
     /// <summary>
@@ -253,12 +259,13 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// The padded dx window of every output pixel p += Σ over the non-zeros v of gy[:, p] (channel co) of v·wt[co] (taps·C
-    /// floats): pixel by pixel, 8 slots of the window sum the pixel's non-zeros in registers and are stored once.
+    /// floats), from gy's non-zeros by pixel (their channel numbers are turned into weight offsets in place): pixel by
+    /// pixel, each group of the window's slots (as in <see cref="WeightSlots"/>) sums the pixel's non-zeros in registers
+    /// and is stored once.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static unsafe void InputSlots(float* gy, int cout, int s, int row, int* pixel, int* slot, int slots, int rowStride, float* wt, float* dxpad)
+    static unsafe void InputSlots(SparseRows byPixel, int s, int row, int* pixel, int* slot, int slots, int rowStride, float* wt, float* dxpad)
     {
-        var byPixel = SparseRows.Compress(gy, true, s, cout);
         fixed (int* start = byPixel.Start, wrow = byPixel.Index)
         fixed (float* val = byPixel.Value)
         {
@@ -283,7 +290,6 @@ public sealed partial class CpuBackend
                 }
             }
         }
-        byPixel.Return();
     }
 
     /// <summary>
