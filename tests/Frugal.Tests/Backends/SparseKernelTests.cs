@@ -171,11 +171,7 @@ public class SparseKernelTests
         {
             var vec = Frugal.Backends.Cpu.CpuBackend.SparseRows.CompressAvx512(p, transposed, m, k);
             var sca = Frugal.Backends.Cpu.CpuBackend.SparseRows.CompressScalar(p, transposed, m, k);
-            Assert.Equal(sca.NonZeros, vec.NonZeros);
-            Assert.Equal(sca.Start.AsSpan(0, m + 1).ToArray(), vec.Start.AsSpan(0, m + 1).ToArray());
-            Assert.Equal(sca.Index.AsSpan(0, (int)sca.NonZeros).ToArray(), vec.Index.AsSpan(0, (int)vec.NonZeros).ToArray());
-            Assert.Equal(sca.Value.AsSpan(0, (int)sca.NonZeros).ToArray().Select(BitConverter.SingleToInt32Bits),
-                vec.Value.AsSpan(0, (int)vec.NonZeros).ToArray().Select(BitConverter.SingleToInt32Bits));
+            AssertSameRows(sca, vec, m);
             vec.Return(); sca.Return();
         }
     }
@@ -194,12 +190,19 @@ public class SparseKernelTests
             var byRow = Frugal.Backends.Cpu.CpuBackend.SparseRows.Compress(p, false, m, k);
             var viaSort = byRow.Transpose(m, k);
             var direct = Frugal.Backends.Cpu.CpuBackend.SparseRows.CompressScalar(p, true, k, m);
-            Assert.Equal(direct.NonZeros, viaSort.NonZeros);
-            Assert.Equal(direct.Start.AsSpan(0, k + 1).ToArray(), viaSort.Start.AsSpan(0, k + 1).ToArray());
-            Assert.Equal(direct.Index.AsSpan(0, (int)direct.NonZeros).ToArray(), viaSort.Index.AsSpan(0, (int)viaSort.NonZeros).ToArray());
-            Assert.Equal(direct.Value.AsSpan(0, (int)direct.NonZeros).ToArray().Select(BitConverter.SingleToInt32Bits),
-                viaSort.Value.AsSpan(0, (int)viaSort.NonZeros).ToArray().Select(BitConverter.SingleToInt32Bits));
+            AssertSameRows(direct, viaSort, k);
             byRow.Return(); viaSort.Return(); direct.Return();
         }
+    }
+
+    /// <summary>The same rows, entries and column order, and the same value bits (NaN and −0 included).</summary>
+    static void AssertSameRows(Frugal.Backends.Cpu.CpuBackend.SparseRows expected, Frugal.Backends.Cpu.CpuBackend.SparseRows actual, int rows)
+    {
+        int nnz = (int)expected.NonZeros;
+        Assert.Equal(expected.NonZeros, actual.NonZeros);
+        Assert.Equal(expected.Start.AsSpan(0, rows + 1).ToArray(), actual.Start.AsSpan(0, rows + 1).ToArray());
+        Assert.Equal(expected.Index.AsSpan(0, nnz).ToArray(), actual.Index.AsSpan(0, nnz).ToArray());
+        Assert.Equal(expected.Value.AsSpan(0, nnz).ToArray().Select(BitConverter.SingleToInt32Bits),
+            actual.Value.AsSpan(0, nnz).ToArray().Select(BitConverter.SingleToInt32Bits));
     }
 }
