@@ -19,8 +19,31 @@ static class Cli
         var message = error.Message.TrimEnd('.')
             .Replace("as expected type 'System.Int32'", "as a whole number").Replace("as expected type 'System.UInt64'", "as a whole number ≥ 0")
             .Replace("as expected type 'System.Double'", "as a number").Replace("as expected type 'System.Single'", "as a number");
+        // A list typed the way many tools take it ("0.1,0.2") is one unparsable token here.
+        if (message.StartsWith("Cannot parse argument '", StringComparison.Ordinal) && message.Split('\'')[1].Contains(','))
+            message += " (a list takes its values separated by spaces, numbers with a decimal point)";
         Console.Error.WriteLine($"frugal: {message}; see: {string.Join(" ", names)} --help");
         return 2;
+    }
+
+    /// <summary>
+    /// Makes every number option of the tree refuse a comma: .NET's number parsing takes it as a thousands separator,
+    /// so "--lr 0,05" would silently train at 5 and "--densities 0.1,0.2" read as one number.
+    /// </summary>
+    public static void RefuseCommasInNumbers(System.CommandLine.Command command)
+    {
+        foreach (var option in command.Options)
+        {
+            var type = Nullable.GetUnderlyingType(option.ValueType) ?? option.ValueType.GetElementType() ?? option.ValueType;
+            if (type != typeof(double) && type != typeof(float)) continue;
+            option.Validators.Add(result =>
+            {
+                foreach (var token in result.Tokens)
+                    if (token.Value.Contains(','))
+                        result.AddError($"Cannot parse argument '{token.Value}' for option '{option.Name}' as a number");
+            });
+        }
+        foreach (var sub in command.Subcommands) RefuseCommasInNumbers(sub);
     }
 
     public static int Run(Action body) => Run(_ => body(), () => new Distributed.SingleProcessGroup());

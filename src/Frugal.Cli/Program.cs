@@ -110,6 +110,7 @@ emuSources.Options.Add(emuOut);
 emuSources.SetAction(parse => Cli.Run(() => Frugal.Backends.Cuda.Kernels.EmulatorSources.Write(parse.GetValue(emuOut)!.FullName)));
 root.Subcommands.Add(emuSources);
 
+Cli.RefuseCommasInNumbers(root);
 var parsed = root.Parse(args);
 // One line for a mistyped command line, not the whole help text (that is what --help is for).
 if (parsed.Errors.Count > 0 && !args.Contains("--help") && !args.Contains("-h") && !args.Contains("-?"))
