@@ -12,10 +12,10 @@ static class BenchCommand
     public static Command Create()
     {
         var bench = new Command("bench", "Micro-benchmarks (figures go to docs/RESULTS.md; compare ratios from one run)");
-        var gemm = new Command("gemm", "SGEMM GFLOP/s through Frugal's matmul vs cblas_sgemm called directly, square sizes");
+        var gemm = new Command("gemm", "SGEMM GFLOP/s through Frugal's GEMM op (into a fresh output, as the layers call it) vs cblas_sgemm called directly, square sizes or a model's layer shapes");
         var sizes = new Option<int[]>("--sizes") { Description = "Square sizes (default 128-2048 on the CPU, 1024-8192 on a GPU)", AllowMultipleArgumentsPerToken = true };
         var gemmDevice = new Option<string>("--device") { Description = "cpu, or cuda[:N] for cuBLAS FP32 and TF32", DefaultValueFactory = _ => "cpu" };
-        var gemmModel = new Option<string?>("--model") { Description = "Instead of square sizes, the M×K×N products of this model's linear layers at batch 128, forward and both backward GEMMs: mlp or cnn (its fc layers; the convs' GEMMs depend on their chunking, see frugal bench conv)" };
+        var gemmModel = new Option<string?>("--model") { Description = "Instead of square sizes, the M×K×N products of this model's linear layers at batch 128, forward (NT) and both backward GEMMs (NN, TN), each in the layer's layout: mlp or cnn (its fc layers; the convs' GEMMs depend on their chunking, see frugal bench conv)" };
         gemm.Options.Add(sizes); gemm.Options.Add(gemmDevice); gemm.Options.Add(gemmModel);
         gemm.SetAction(p => Cli.Run(() =>
         {
@@ -26,7 +26,7 @@ static class BenchCommand
                 if (d != Device.Cpu) throw new ArgumentException("--model: model shapes are measured on the CPU only");
                 Gemm(LinearShapes(model));
             }
-            else if (d == Device.Cpu) Gemm([.. (given ?? [128, 256, 512, 1024, 2048]).Select(n => (n, n, n))]);
+            else if (d == Device.Cpu) Gemm([.. (given ?? [128, 256, 512, 1024, 2048]).Select(n => new GemmShape(n, n, n, false, false))]);
             else CudaGemmBench.Run(d, given ?? [1024, 2048, 4096, 8192]);
         }));
         bench.Subcommands.Add(gemm);
@@ -89,9 +89,15 @@ static class BenchCommand
         return bench;
     }
 
-    /// <summary>The (M, K, N) of every GEMM a model's linear layers run at batch 128: forward y = x·Wᵀ (128, in, out),
-    /// dX = dY·W (128, out, in) and dW = dYᵀ·X (out, 128, in).</summary>
-    static (int M, int K, int N)[] LinearShapes(string model)
+    /// <summary>C [M, N] = op(A)·op(B) with inner size K; A is stored [K, M] when TransA, B [N, K] when TransB.</summary>
+    internal record struct GemmShape(int M, int K, int N, bool TransA, bool TransB)
+    {
+        public override string ToString() => $"{M}×{K}×{N} {(TransA ? 'T' : 'N')}{(TransB ? 'T' : 'N')}";
+    }
+
+    /// <summary>Every GEMM a model's linear layers run at batch 128, in the layout the layer runs it: forward y = x·Wᵀ
+    /// (128, in, out, NT: W is [out, in]), dX = dY·W (128, out, in, NN) and dW = dYᵀ·X (out, 128, in, TN).</summary>
+    internal static GemmShape[] LinearShapes(string model)
     {
         (int In, int Out)[] layers = model switch
         {
@@ -100,10 +106,11 @@ static class BenchCommand
             _ => throw new ArgumentException($"--model: '{model}' has no shape list here; choose mlp or cnn"),
         };
         const int batch = 128;
-        return [.. layers.SelectMany(l => new[] { (batch, l.In, l.Out), (batch, l.Out, l.In), (l.Out, batch, l.In) })];
+        return [.. layers.SelectMany(l => new GemmShape[]
+            { new(batch, l.In, l.Out, false, true), new(batch, l.Out, l.In, false, false), new(l.Out, batch, l.In, true, false) })];
     }
 
-    static unsafe void Gemm((int M, int K, int N)[] shapes)
+    static unsafe void Gemm(GemmShape[] shapes)
     {
         // As in training: the op's output buffers come from the pool (BufferPool), so this times the GEMM, not page faults.
         using var pool = BufferPool.Enable();
@@ -111,16 +118,17 @@ static class BenchCommand
         // Without OpenBLAS there is no cblas_sgemm to call directly: time the managed GEMM alone.
         bool direct = OpenBlas.Available;
         if (!direct) Console.WriteLine("(OpenBLAS not found, so no direct column: apt-get install libopenblas0-pthread to compare)");
-        Console.WriteLine($"{"M×K×N",18} {"frugal GFLOP/s",15} {"direct GFLOP/s",15} {"ratio",7}");
+        Console.WriteLine($"{"M×K×N layout",21} {"frugal GFLOP/s",15} {"direct GFLOP/s",15} {"ratio",7}");
         // Warm up the op's code path first: its tier-1 JIT, compiled in the background, would otherwise land in the
         // first shape's timing.
         var wa = Tensor.Randn(new Shape(64, 64), new Generator(3));
-        for (int i = 0; i < 200; i++) Ops.MatMul.Matmul(wa, wa);
+        for (int i = 0; i < 200; i++) Ops.MatMul.Gemm(wa, i % 2 == 0, wa, i % 3 == 0, Tensor.Uninitialized(wa.Shape));
         Thread.Sleep(500);
-        foreach (var (m, k, n) in shapes)
+        foreach (var shape in shapes)
         {
-            var a = Tensor.Randn(new Shape(m, k), new Generator(1));
-            var b = Tensor.Randn(new Shape(k, n), new Generator(2));
+            var (m, k, n, ta, tb) = shape;
+            var a = Tensor.Randn(ta ? new Shape(k, m) : new Shape(m, k), new Generator(1));
+            var b = Tensor.Randn(tb ? new Shape(n, k) : new Shape(k, n), new Generator(2));
             double flops = 2.0 * m * k * n;
             int reps = Math.Max(3, (int)(2e10 / flops));
             // Interleave the two so drifts in machine speed hit both alike. Training recycles once a step, not once a
@@ -132,18 +140,23 @@ static class BenchCommand
             for (int round = 0; round < 3; round++)
             {
                 var sw = Stopwatch.StartNew();
-                for (int r = 0; r < reps; r++) { Ops.MatMul.Matmul(a, b); if (r % buffers == buffers - 1) BufferPool.Recycle(); }
+                // The op as a layer runs it: a fresh output (from the pool), then the backend's GEMM into it.
+                for (int r = 0; r < reps; r++)
+                {
+                    Ops.MatMul.Gemm(a, ta, b, tb, Tensor.Uninitialized(new Shape(m, n)));
+                    if (r % buffers == buffers - 1) BufferPool.Recycle();
+                }
                 tFrugal = Math.Min(tFrugal, sw.Elapsed.TotalSeconds / reps);
                 BufferPool.Recycle();
                 if (!direct) continue;
                 sw.Restart();
                 fixed (float* pa = a.Span, pb = b.Span)
                     for (int r = 0; r < reps; r++)
-                        fixed (float* pc = cs[r % buffers]) OpenBlas.Sgemm(false, false, m, n, k, 1f, pa, k, pb, n, 0f, pc, n);
+                        fixed (float* pc = cs[r % buffers]) OpenBlas.Sgemm(ta, tb, m, n, k, 1f, pa, a.Shape[1], pb, b.Shape[1], 0f, pc, n);
                 tDirect = Math.Min(tDirect, sw.Elapsed.TotalSeconds / reps);
             }
             string directColumns = direct ? $"{flops / tDirect / 1e9,15:F1} {tDirect / tFrugal,7:F3}" : $"{"-",15} {"-",7}";
-            Console.WriteLine($"{$"{m}×{k}×{n}",18} {flops / tFrugal / 1e9,15:F1} {directColumns}");
+            Console.WriteLine($"{shape,21} {flops / tFrugal / 1e9,15:F1} {directColumns}");
         }
     }
 }
