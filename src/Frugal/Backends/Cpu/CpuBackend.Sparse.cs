@@ -416,8 +416,8 @@ public sealed partial class CpuBackend
         /// <summary>
         /// The same entries listed by column: the rows of Sᵀ [k, m] from these rows of S [m, k], by a counting sort (entries
         /// per column, prefix sums, then one scatter in row order, so each new row lists its columns in increasing order, as
-        /// <see cref="Compress"/> does). A row of Sᵀ compressed from the dense matrix reads one cache line per 16 entries'
-        /// gather lane; the sort reads only the non-zeros, twice.
+        /// <see cref="Compress"/> does). Compressing Sᵀ from the dense matrix gathers at stride m, a cache line for every
+        /// entry read; the sort reads only the non-zeros, twice.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public unsafe SparseRows Transpose(int m, int k)
