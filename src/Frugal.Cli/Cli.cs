@@ -21,7 +21,9 @@ static class Cli
             .Replace("as expected type 'System.Double'", "as a number").Replace("as expected type 'System.Single'", "as a number");
         // A list typed the way many tools take it ("0.1,0.2") is one unparsable token here.
         if (message.StartsWith("Cannot parse argument '", StringComparison.Ordinal) && message.Split('\'')[1].Contains(','))
-            message += " (a list takes its values separated by spaces, numbers with a decimal point)";
+            message += message.Contains("whole number", StringComparison.Ordinal)
+                ? " (a list takes its values separated by spaces)"
+                : " (a list takes its values separated by spaces, numbers with a decimal point)";
         Console.Error.WriteLine($"frugal: {message}; see: {string.Join(" ", names)} --help");
         return 2;
     }

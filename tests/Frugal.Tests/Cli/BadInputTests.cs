@@ -45,7 +45,7 @@ public class BadInputTests(ITestOutputHelper output) : IDisposable
             (["train", "--model", "vgg"], "--model"),
             (["train", "--width", "-4"], "--width"),
             (["train", "--hidden", "64", "0"], "--hidden"),
-            (["train", "--hidden", "64,32"], "'--hidden' as a whole number (a list takes its values separated by spaces"),
+            (["train", "--hidden", "64,32"], "'--hidden' as a whole number (a list takes its values separated by spaces);"),
             (["train", "--config", File_("classes.json", "{\"model_options\": {\"classes\": 0}}")], "model_options.classes"),
             (["train", "--data-dir", "/etc/passwd"], "is a file"),
             (["train", "--optimizer", "rmsprop"], "--optimizer"),
