@@ -140,7 +140,8 @@ public sealed partial class CpuBackend
                     float* gyn = pgy + j.GyOffset + (long)img * cout * s;
                     if (pslot != null || j.RowStride > 0)
                     {
-                        // One compression by channel serves both products: dx's list by pixel is its transpose.
+                        // One compression by channel serves both products: dx's list by pixel is its transpose, taken
+                        // before WeightSlots/NarrowWeights turn the pixel numbers into window corners in place.
                         var byChannel = SparseRows.Compress(gyn, false, cout, s);
                         var byPixel = pdxp != null ? byChannel.Transpose(cout, s) : null;
                         if (pslot == null) NarrowWeights(byChannel, cout, taps * c, ppix, win.KernelW * c, j.RowStride, pxp, pdwp);
