@@ -18,13 +18,14 @@ static class Engine
         else if (gradient.Shape != root.Shape)
             throw new ArgumentException($"backward: gradient shape {gradient.Shape} differs from output shape {root.Shape}");
 
-        var order = TopologicalOrder(root);
+        var (order, consumers) = TopologicalOrder(root);
         var grads = new Dictionary<Tensor, Tensor>(ReferenceEqualityComparer.Instance) { [root] = gradient };
+        HashSet<Tensor>? prunedByProducer = null;
         using var _ = GradMode.NoGrad();
         foreach (var t in order)
         {
             if (!grads.Remove(t, out var g)) continue;
-            if (t.Hooks != null)
+            if (t.Hooks != null && prunedByProducer?.Remove(t) != true)
                 foreach (var hook in t.Hooks)
                 {
                     g = hook(g);
@@ -38,8 +39,16 @@ static class Engine
                 continue;
             }
             long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+            var fused = FusablePrune(fn, consumers);
+            fn.InputGradientPrune = fused?.Prune;
             var inputGrads = fn.Backward(g);
+            fn.InputGradientPrune = null;
             if (Profiler.Enabled) Profiler.Add("backward " + fn.GetType().Name, t0);
+            if (fused is { } f && inputGrads.Length > 0 && inputGrads[0] is { } pruned)
+            {
+                f.Hook.Pruned(Pruning.ReadStats(f.Prune.Stats, pruned.Numel));
+                (prunedByProducer ??= new(ReferenceEqualityComparer.Instance)).Add(fn.Inputs[0]);
+            }
             if (inputGrads.Length != fn.Inputs.Count)
                 throw new InvalidOperationException($"{fn.GetType().Name}.Backward returned {inputGrads.Length} gradients for {fn.Inputs.Count} inputs");
             for (int i = 0; i < inputGrads.Length; i++)
@@ -57,10 +66,24 @@ static class Engine
         }
     }
 
-    /// <summary>Tensors reachable from root, each after every tensor that consumes it.</summary>
-    static List<Tensor> TopologicalOrder(Tensor root)
+    /// <summary>The prune hook of <paramref name="fn"/>'s input 0 that fn's backward may apply itself: fn can, the input
+    /// gets its gradient from fn alone, the hook is its only one and it has a plan for this gradient.</summary>
+    static (PruneGradientHook Hook, Backends.GradientPrune Prune)? FusablePrune(Function fn, Dictionary<Tensor, int> consumers)
+    {
+        if (!fn.CanPruneInputGradient || fn.Inputs.Count == 0) return null;
+        var input = fn.Inputs[0];
+        if (!input.RequiresGrad || consumers.GetValueOrDefault(input) != 1 || input.OnlyPruneHook is not { } hook) return null;
+        if (hook.Plan() is not { } plan) return null;
+        var stats = Tensor.Uninitialized(new Shape(4), input.Device);
+        return (hook, new Backends.GradientPrune(plan.Kind, plan.Threshold, plan.Seed, stats));
+    }
+
+    /// <summary>Tensors reachable from root, each after every tensor that consumes it, and how many inputs of the
+    /// graph's functions each one is (a tensor used twice by one function counts twice).</summary>
+    static (List<Tensor> Order, Dictionary<Tensor, int> Consumers) TopologicalOrder(Tensor root)
     {
         var post = new List<Tensor>();
+        var consumers = new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
         var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance) { root };
         var stack = new Stack<(Tensor, int)>();
         stack.Push((root, 0));
@@ -72,11 +95,13 @@ static class Engine
             {
                 stack.Push((t, next + 1));
                 var child = inputs[next];
-                if (child.RequiresGrad && seen.Add(child)) stack.Push((child, 0));
+                if (!child.RequiresGrad) continue;
+                consumers[child] = consumers.GetValueOrDefault(child) + 1;
+                if (seen.Add(child)) stack.Push((child, 0));
             }
             else post.Add(t);
         }
         post.Reverse();
-        return post;
+        return (post, consumers);
     }
 }

@@ -19,6 +19,14 @@ public abstract class Function
     /// Runs with grad mode off.</summary>
     public abstract Tensor?[] Backward(Tensor gradOutput);
 
+    /// <summary>Whether <see cref="Backward"/> can prune the gradient it returns for input 0 as it writes it: then the
+    /// engine sets <see cref="InputGradientPrune"/> when that input's only gradient is this node's and its only hook
+    /// is a <see cref="PruneGradientHook"/>, and Backward must apply it.</summary>
+    protected internal virtual bool CanPruneInputGradient => false;
+
+    /// <summary>The prune Backward is to apply to input 0's gradient (see <see cref="CanPruneInputGradient"/>), or null.</summary>
+    protected internal Backends.GradientPrune? InputGradientPrune { get; internal set; }
+
     /// <summary>Whether any of the inputs needs a gradient (and grad mode is on).</summary>
     protected static bool NeedsGrad(params Tensor[] inputs)
     {

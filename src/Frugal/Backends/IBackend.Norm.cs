@@ -59,10 +59,12 @@ public partial interface IBackend
     /// with batch statistics gx = γ/(σ·M)·(M·g − Σg − x̂·Σ g·x̂); with fixed statistics gx = γ/σ·g.
     /// With <paramref name="reluOutput"/> (the fused forward's max(0, y)), g is the gradient of that output and
     /// every formula above reads g·[reluOutput &gt; 0] instead: the ReLU's backward in the same passes.
+    /// With <paramref name="pruneInput"/>, gx is written pruned (<see cref="GradientPrune"/>), as if
+    /// <see cref="Prune"/> ran on it in place afterwards.
     /// </summary>
     void BatchNormBackward(Tensor x, Tensor g, int outer, int channels, int inner, Tensor mean, Tensor variance,
                            Tensor? weight, float eps, bool batchStatistics, Tensor? gx, Tensor sumG, Tensor sumGXhat,
-                           Tensor? reluOutput = null);
+                           Tensor? reluOutput = null, GradientPrune? pruneInput = null);
 
     /// <summary>
     /// Layer norm over the last <paramref name="dim"/> values of each of <paramref name="rows"/> rows:

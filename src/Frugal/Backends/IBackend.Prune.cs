@@ -22,6 +22,14 @@ public partial interface IBackend
     void Prune(PruneKind kind, Tensor x, Tensor y, float threshold, ulong seed, Tensor? stats);
 }
 
+/// <summary>
+/// A <see cref="IBackend.Prune"/> that a kernel producing a gradient applies to it as it writes it (batch-norm backward's
+/// input gradient): the same bits as the separate pass, from the same flat indices, without reading the gradient back.
+/// <see cref="Stats"/> (4 elements) receives what <see cref="IBackend.Prune"/> would measure; its sums are added in
+/// other blocks, so they agree to float rounding, the zero count exactly.
+/// </summary>
+public sealed record GradientPrune(PruneKind Kind, float Threshold, ulong Seed, Tensor Stats);
+
 /// <summary>How <see cref="IBackend.Prune"/> treats entries below the threshold.</summary>
 public enum PruneKind
 {

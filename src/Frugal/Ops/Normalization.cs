@@ -107,13 +107,15 @@ public static class Normalization
             b.Zip(BinaryOp.Add, runningVar, tmp, runningVar);
         }
 
+        protected internal override bool CanPruneInputGradient => true;
+
         // dβ = Σg, dγ = Σ g·x̂, dx = γ/(σM)·(M·g − Σg − x̂·Σ g·x̂) (training) or γ/σ·g (running statistics).
         public override Tensor?[] Backward(Tensor g)
         {
             var sumG = Tensor.Empty(new Shape(_channels), g.Device);
             var sumGXhat = Tensor.Empty(new Shape(_channels), g.Device);
             var gx = Inputs[0].RequiresGrad ? Arithmetic.NewLike(_x) : null;
-            g.Backend.BatchNormBackward(_x, g, _outer, _channels, _inner, _mean, _var, _weight, _eps, _batchStats, gx, sumG, sumGXhat, _reluOutput);
+            g.Backend.BatchNormBackward(_x, g, _outer, _channels, _inner, _mean, _var, _weight, _eps, _batchStats, gx, sumG, sumGXhat, _reluOutput, InputGradientPrune);
             var res = new List<Tensor?> { gx };
             if (_hasWeight) res.Add(sumGXhat);
             if (_hasBias) res.Add(sumG);

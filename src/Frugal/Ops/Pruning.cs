@@ -67,8 +67,14 @@ public static class Pruning
         var y = Tensor.Uninitialized(g.Shape, g.Device);
         var stats = Tensor.Uninitialized(new Shape(4), g.Device);
         g.Backend.Prune(kind, g, y, threshold, seed, stats);
+        return (y, ReadStats(stats, g.Numel));
+    }
+
+    /// <summary>The statistics a prune wrote to its 4-element <paramref name="stats"/> (see <see cref="IBackend.Prune"/>).</summary>
+    internal static PruneStats ReadStats(Tensor stats, long elements)
+    {
         var s = stats.ToArray();
-        return (y, new PruneStats(g.Numel, (long)Math.Round(s[0]), s[1], s[2], s[3]));
+        return new PruneStats(elements, (long)Math.Round(s[0]), s[1], s[2], s[3]);
     }
 }
 

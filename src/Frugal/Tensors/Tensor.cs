@@ -67,6 +67,17 @@ public sealed partial class Tensor
         return Autograd.RemovableHandle.Add(hook, () => Hooks, h => Hooks = h);
     }
 
+    /// <summary>
+    /// Registers a pruning hook: the same as <see cref="RegisterHook(Func{Tensor, Tensor})"/> with
+    /// <see cref="Autograd.PruneGradientHook.Apply"/>, except that a producer able to prune as it writes the gradient
+    /// may apply it instead (see <see cref="Autograd.PruneGradientHook"/>).
+    /// </summary>
+    public Autograd.RemovableHandle RegisterHook(Autograd.PruneGradientHook hook) => RegisterHook(hook.Apply);
+
+    /// <summary>This tensor's only hook, when it is a <see cref="Autograd.PruneGradientHook"/>'s Apply.</summary>
+    internal Autograd.PruneGradientHook? OnlyPruneHook =>
+        Hooks is [var only] && only.Target is Autograd.PruneGradientHook h && only.Equals(new Func<Tensor, Tensor>(h.Apply)) ? h : null;
+
     internal List<Action<Tensor>>? PostAccumulateHooks;
 
     /// <summary>

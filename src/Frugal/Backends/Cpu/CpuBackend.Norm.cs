@@ -74,9 +74,11 @@ public sealed partial class CpuBackend
 
     public void BatchNormBackward(Tensor x, Tensor g, int outer, int channels, int inner, Tensor mean, Tensor variance,
                                   Tensor? weight, float eps, bool batchStatistics, Tensor? gx, Tensor sumG, Tensor sumGXhat,
-                                  Tensor? reluOutput = null)
+                                  Tensor? reluOutput = null, GradientPrune? pruneInput = null)
     {
         var p = new BnArgs(x, outer, channels, inner, weight, null, mean, variance, eps);
+        // A fused prune runs on each row of gx right after it is written, while the row is in L1.
+        var prune = gx == null || pruneInput == null ? null : new RowPrune(pruneInput, gx);
         var gd = Data(g); int go = g.Offset;
         float[]? rd = reluOutput == null ? null : Data(reluOutput);
         int ro = reluOutput?.Offset ?? 0;
@@ -91,6 +93,7 @@ public sealed partial class CpuBackend
                 // Fused with a ReLU: the channel's g·[y > 0], formed once while it is read and re-read from cache (in a
                 // per-thread buffer: a channel is 100K floats, a large-object allocation per call otherwise).
                 var masked = rd == null ? null : ThreadScratch(ref _maskedGradient, m);
+                var pruned = new PruneSums();
                 for (int c = c0; c < c1; c++)
                 {
                     float mu = p.Mean[p.MeanOffset + c], invStd = 1f / MathF.Sqrt(p.Var[p.VarOffset + c] + eps);
@@ -117,8 +120,10 @@ public sealed partial class CpuBackend
                         int at = n * row + c * inner;
                         ReadOnlySpan<float> gr = masked != null ? masked.AsSpan(n * inner, inner) : gd.AsSpan(go + at, inner);
                         CombineCentered(gr, ka, p.X.AsSpan(p.XOffset + at, inner), mu, kb, kc, od.AsSpan(oo + at, inner));
+                        prune?.Row(od.AsSpan(oo + at, inner), at, ref pruned);
                     }
                 }
+                prune?.Add(pruned);
             });
         else
             ForItems(channels, 2 * m, (c0, c1) =>
@@ -159,6 +164,7 @@ public sealed partial class CpuBackend
                 }
                 if (od == null) return;
                 var centred = new float[w];
+                var pruned = new PruneSums();
                 for (int n = 0; n < outer; n++)
                 {
                     int at = n * row + cols.Start;
@@ -166,8 +172,11 @@ public sealed partial class CpuBackend
                     TensorPrimitives.Subtract(p.X.AsSpan(p.XOffset + at, w), cols.ColMean, centred);
                     TensorPrimitives.MultiplyAdd(centred, colB, colC, o);
                     TensorPrimitives.MultiplyAdd(Grad(n), colA, o, o);
+                    prune?.Row(o, at, ref pruned);
                 }
+                prune?.Add(pruned);
             });
+        prune?.WriteStats();
     }
 
     /// <summary>

@@ -29,12 +29,39 @@ public sealed partial class CpuBackend
             var part = PruneRange(kind, xd.AsSpan(xo + s, e - s), yd.AsSpan(yo + s, e - s), s, threshold, key, wantStats);
             if (wantStats) lock (gate) total.Add(part);
         });
-        if (stats is not null)
+        if (stats is not null) WritePruneStats(stats, total);
+    }
+
+    static void WritePruneStats(Tensor stats, in PruneSums total)
+    {
+        var sd = Data(stats);
+        int so = stats.Offset;
+        sd[so] = total.Zeros; sd[so + 1] = (float)total.Dot; sd[so + 2] = (float)total.XX; sd[so + 3] = (float)total.YY;
+    }
+
+    /// <summary>A <see cref="GradientPrune"/> applied in place to rows of the gradient a kernel writes: each row by its
+    /// flat index in the gradient (the random counter), the statistics summed across threads.</summary>
+    sealed class RowPrune
+    {
+        readonly PruneKind _kind;
+        readonly float _alpha;
+        readonly uint _key;
+        readonly Tensor _stats;
+        PruneSums _total;
+
+        public RowPrune(GradientPrune prune, Tensor gradient)
         {
-            var sd = Data(stats);
-            int so = stats.Offset;
-            sd[so] = total.Zeros; sd[so + 1] = (float)total.Dot; sd[so + 2] = (float)total.XX; sd[so + 3] = (float)total.YY;
+            CheckPrune(gradient, gradient, prune.Threshold, prune.Stats);
+            _kind = prune.Kind; _alpha = prune.Threshold; _key = CounterRandom.Key(prune.Seed); _stats = prune.Stats;
         }
+
+        /// <summary>Prunes <paramref name="row"/> (flat indices start.. of the gradient) in place, adding to a thread's sums.</summary>
+        public void Row(Span<float> row, int start, ref PruneSums sums) => sums.Add(PruneRange(_kind, row, row, start, _alpha, _key, wantStats: true));
+
+        /// <summary>Adds one thread's sums.</summary>
+        public void Add(in PruneSums sums) { lock (this) _total.Add(sums); }
+
+        public void WriteStats() => WritePruneStats(_stats, _total);
     }
 
     /// <summary>The argument checks of <see cref="IBackend.Prune"/>, shared with the other backends.</summary>

@@ -72,7 +72,7 @@ public sealed partial class CudaBackend
 
     public void BatchNormBackward(Tensor x, Tensor g, int outer, int channels, int inner, Tensor mean, Tensor variance,
                                   Tensor? weight, float eps, bool batchStatistics, Tensor? gx, Tensor sumG, Tensor sumGXhat,
-                                  Tensor? reluOutput = null)
+                                  Tensor? reluOutput = null, GradientPrune? pruneInput = null)
     {
         if (reluOutput != null)
         {
@@ -82,6 +82,8 @@ public sealed partial class CudaBackend
         }
         Launch(NormKernels.Module, "fr_batch_norm_backward", LaunchShape.PerRow(channels),
             P(x), P(g), P(mean), P(variance), P(weight, this), P(gx, this), P(sumG), P(sumGXhat), outer, channels, inner, eps, Flag(batchStatistics));
+        // Not fused here: the separate pass in place gives the same bits.
+        if (pruneInput != null && gx != null) Prune(pruneInput.Kind, gx, gx, pruneInput.Threshold, pruneInput.Seed, pruneInput.Stats);
     }
 
     public void LayerNormForward(Tensor x, int rows, int dim, Tensor? weight, Tensor? bias, float eps, Tensor y, Tensor mean, Tensor rstd)

@@ -50,6 +50,7 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     bool _inBackward;
     int _pending;
     int _prunedSteps;
+    long _fusedPrunes;
     bool _prunedThisStep;
 
     readonly ulong _seed;
@@ -112,8 +113,35 @@ public sealed class NeuralGradientPruning : ITrainingMethod
         layer.Forwarded = true;
         layer.Elements = y.Numel;
         _pending++;
-        y.RegisterHook(g => OnGradient(layer, g));
+        y.RegisterHook(new LayerHook(this, layer));
         return y;
+    }
+
+    /// <summary>One layer's hook for one forward: a frozen threshold is known before the gradient exists, so the
+    /// gradient's producer (the following batch norm's backward) may prune as it writes.</summary>
+    sealed class LayerHook(NeuralGradientPruning owner, Layer layer) : PruneGradientHook
+    {
+        public override PrunePlan? Plan() => owner.Plan(layer);
+        public override Tensor Apply(Tensor gradient) => owner.OnGradient(layer, gradient);
+        public override void Pruned(PruneStats stats)
+        {
+            owner._fusedPrunes++;
+            owner.Record(layer, stats);
+            owner.EndGradient();
+        }
+    }
+
+    PrunePlan? Plan(Layer layer)
+    {
+        if (!_inBackward) BeginBackward();
+        if (_phase == Phase.Estimate) return null;
+        float alpha = Threshold(layer);
+        return _options.Mode switch
+        {
+            GradPruneMode.Stochastic => new PrunePlan(PruneKind.Stochastic, alpha, PruneSeed(layer)),
+            GradPruneMode.Deterministic => new PrunePlan(PruneKind.Threshold, alpha, 0),
+            _ => null,
+        };
     }
 
     Tensor OnGradient(Layer layer, Tensor g)
@@ -121,6 +149,13 @@ public sealed class NeuralGradientPruning : ITrainingMethod
         if (!_inBackward) BeginBackward();
         if (_phase == Phase.Estimate) Estimate(layer, g);
         var pruned = Prune(layer, g);
+        EndGradient();
+        return pruned;
+    }
+
+    /// <summary>One hooked gradient is done: after the pass's last, the step's bookkeeping.</summary>
+    void EndGradient()
+    {
         if (--_pending == 0)
         {
             _inBackward = false;
@@ -130,7 +165,6 @@ public sealed class NeuralGradientPruning : ITrainingMethod
             if (_options.Schedule == GradPruneSchedule.Step) _phase = StepPhase(++_batch);
             foreach (var l in _layers) l.Forwarded = false;
         }
-        return pruned;
     }
 
     void BeginBackward()
@@ -203,23 +237,34 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     Tensor Prune(Layer layer, Tensor g)
     {
         long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
-        float alpha = (float)Math.Min(layer.Alpha, float.MaxValue);
+        float alpha = Threshold(layer);
         var (pruned, stats) = _options.Mode switch
         {
-            GradPruneMode.Stochastic => g.PruneStochastic(alpha, CounterRandom.Combine(_seed, _step, 2L * layer.Index)),
+            GradPruneMode.Stochastic => g.PruneStochastic(alpha, PruneSeed(layer)),
             GradPruneMode.Deterministic => g.PruneThreshold(alpha),
             _ => g.PruneTopK((long)Math.Round((1 - layer.Target) * g.Numel)),
         };
         if (Profiler.Enabled) Profiler.Add("grad_prune prune", t0);
+        Record(layer, stats);
+        return pruned;
+    }
+
+    static float Threshold(Layer layer) => (float)Math.Min(layer.Alpha, float.MaxValue);
+
+    ulong PruneSeed(Layer layer) => CounterRandom.Combine(_seed, _step, 2L * layer.Index);
+
+    /// <summary>What a prune of the layer's gradient did, wherever it ran.</summary>
+    void Record(Layer layer, PruneStats stats)
+    {
         if (_allocation != null && _phase == Phase.Estimate) _allocation.Realised(layer.Index, stats.Zeros);
         layer.Figures.AddPrune(layer.Target, layer.CosPred, layer.CosPredTruncated, stats.Cosine, stats.Zeros, stats.Elements);
         _prunedThisStep = true;
-        return pruned;
     }
 
     /// <summary>
     /// grad_sparsity: zeros / elements over every pruned gradient of the epoch; grad_pruned_steps: steps that pruned
-    /// (fewer than the epoch's steps during the hot start); grad_layers: per layer target, achieved sparsity, fits, μ, σ,
+    /// (fewer than the epoch's steps during the hot start); grad_fused_prunes: prunes that the gradient's producer
+    /// applied as it wrote the gradient (no pass of their own; see <see cref="PruneGradientHook"/>); grad_layers: per layer target, achieved sparsity, fits, μ, σ,
     /// predicted cosine (plain and truncated), measured cosine, KS statistics (lognormal, Gaussian, Laplace).
     /// </summary>
     public void CollectEpochFigures(IDictionary<string, object> figures)
@@ -227,8 +272,10 @@ public sealed class NeuralGradientPruning : ITrainingMethod
         long zeros = _layers.Sum(l => l.Figures.Zeros), elements = _layers.Sum(l => l.Figures.Elements);
         if (elements > 0) figures["grad_sparsity"] = (double)zeros / elements;
         figures["grad_pruned_steps"] = _prunedSteps;
+        figures["grad_fused_prunes"] = _fusedPrunes;
         figures["grad_layers"] = _layers.ToDictionary(l => l.Name, l => (object)l.Figures.ToFigures());
         foreach (var l in _layers) l.Figures = new LayerFigures();
         _prunedSteps = 0;
+        _fusedPrunes = 0;
     }
 }

@@ -159,6 +159,33 @@ public class NeuralGradientPruningTests : IDisposable
         Assert.Equal(12, Layers(Assert.Single(Build(Options(0.85, refit: 1)).Run(1)))["0"]["fits"]);
     }
 
+    /// <summary>
+    /// Frozen steps hand the prune to the following batch norm's backward (grad_fused_prunes), which must train to the
+    /// same bits as the separate pass: an identity hook after the method's keeps every prune separate.
+    /// </summary>
+    [Fact]
+    public void Prunes_fused_into_the_batch_norm_backward_train_exactly_as_separate_passes()
+    {
+        (float[] Weights, EpochMetrics Metrics) Train(bool separate)
+        {
+            var t = Build(Options(0.85, refit: 4) with { TrainLimit = 256 });
+            var method = Assert.IsType<NeuralGradientPruning>(Assert.Single(t.Methods));
+            if (separate)
+                foreach (var (name, m) in t.Model.NamedModules())
+                    if (method.LayerNames.Contains(name))
+                        m.RegisterForwardHook((mod, y) => { if (mod.Training && y.RequiresGrad) y.RegisterHook(g => g); return y; });
+            var metrics = Assert.Single(t.Run(1));
+            return (t.Model.Parameters().SelectMany(p => p.ToArray()).ToArray(), metrics);
+        }
+        var fused = Train(false); var separate = Train(true);
+        // 8 steps, refit every 4th: 6 frozen steps × 4 convolutions each followed by a batch norm.
+        Assert.Equal(24L, Convert.ToInt64(fused.Metrics.Extra!["grad_fused_prunes"]));
+        Assert.Equal(0L, Convert.ToInt64(separate.Metrics.Extra!["grad_fused_prunes"]));
+        Assert.Equal(separate.Metrics.TrainLoss, fused.Metrics.TrainLoss);
+        Assert.Equal((double)separate.Metrics.Extra!["grad_sparsity"], (double)fused.Metrics.Extra!["grad_sparsity"]);
+        Assert.True(separate.Weights.SequenceEqual(fused.Weights), "the weights differ");
+    }
+
     [Fact]
     public void Epoch_schedule_has_a_dense_hot_start_then_prunes_with_frozen_thresholds()
     {
