@@ -75,9 +75,14 @@ public static class CounterRandom
     }
 
     /// <summary><see cref="Bits24(uint, uint)"/> in 16 lanes (AVX-512), for kernels that go wider than Vector&lt;T&gt;.</summary>
-    public static Vector512<uint> Bits24(Vector512<uint> key, Vector512<uint> index)
+    public static Vector512<uint> Bits24(Vector512<uint> key, Vector512<uint> index) => Bits24OfWeyl(index * Vector512.Create(Golden) + key);
+
+    /// <summary><see cref="Bits24(Vector512{uint}, Vector512{uint})"/> from the lanes' index·<see cref="Golden"/> + key
+    /// (a Weyl sequence): a kernel walking consecutive indices adds 16·Golden per vector instead of multiplying, the
+    /// same bits with one multiply of three fewer.</summary>
+    public static Vector512<uint> Bits24OfWeyl(Vector512<uint> weyl)
     {
-        var h = index * Vector512.Create(Golden) + key;
+        var h = weyl;
         h ^= Vector512.ShiftRightLogical(h, 16); h *= Vector512.Create(0x85EBCA6Bu);
         h ^= Vector512.ShiftRightLogical(h, 13); h *= Vector512.Create(0xC2B2AE35u);
         h ^= Vector512.ShiftRightLogical(h, 16);

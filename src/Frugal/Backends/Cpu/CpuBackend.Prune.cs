@@ -158,7 +158,11 @@ public sealed partial class CpuBackend
         var inv24 = Vector512.Create(CounterRandom.Inv24);
         var zeros = Vector512<int>.Zero;
         Vector512<float> dot = Vector512<float>.Zero, xx = Vector512<float>.Zero, yy = Vector512<float>.Zero;
-        for (; i <= end - w; i += w)
+        var golden = Vector512.Create(CounterRandom.Golden);
+        // The lanes' index·Golden + key, advanced by 16·Golden per vector (CounterRandom.Bits24OfWeyl).
+        var weyl = (Vector512.Create((uint)(start + i)) + Vector512<uint>.Indices) * golden + vkey;
+        var weylStep = golden * Vector512.Create((uint)w);
+        for (; i <= end - w; i += w, weyl += weylStep)
         {
             var xv = Vector512.LoadUnsafe(ref rx, (nuint)i);
             var ax = Vector512.Abs(xv);
@@ -166,8 +170,7 @@ public sealed partial class CpuBackend
             Vector512<float> yv;
             if (stochastic)
             {
-                var counter = Vector512.Create((uint)(start + i)) + Vector512<uint>.Indices;
-                var u = Vector512.ConvertToSingle(CounterRandom.Bits24(vkey, counter).AsInt32()) * inv24;
+                var u = Vector512.ConvertToSingle(CounterRandom.Bits24OfWeyl(weyl).AsInt32()) * inv24;
                 var up = Vector512.LessThan(u * va, ax);
                 var signedAlpha = ((xv.AsUInt32() & signMask) | alphaBits).AsSingle();
                 yv = Vector512.ConditionalSelect(below, Vector512.ConditionalSelect(up, signedAlpha, Vector512<float>.Zero), xv);
