@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Frugal.Backends;
@@ -80,6 +81,7 @@ public static class CounterRandom
     /// <summary><see cref="Bits24(Vector512{uint}, Vector512{uint})"/> from the lanes' index·<see cref="Golden"/> + key
     /// (a Weyl sequence): a kernel walking consecutive indices adds 16·Golden per vector instead of multiplying, the
     /// same bits with one multiply of three fewer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<uint> Bits24OfWeyl(Vector512<uint> weyl)
     {
         var h = weyl;
