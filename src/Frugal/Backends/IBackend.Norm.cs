@@ -57,14 +57,14 @@ public partial interface IBackend
     /// <paramref name="sumG"/> = Σ g (the bias gradient) and <paramref name="sumGXhat"/> = Σ g·x̂ (the
     /// weight gradient), both [channels], and, if <paramref name="gx"/> is given, the input gradient:
     /// with batch statistics gx = γ/(σ·M)·(M·g − Σg − x̂·Σ g·x̂); with fixed statistics gx = γ/σ·g.
-    /// With <paramref name="reluOutput"/> (the fused forward's max(0, y)), g is the gradient of that output and
-    /// every formula above reads g·[reluOutput &gt; 0] instead: the ReLU's backward in the same passes.
+    /// With <paramref name="relu"/> (the fused forward's ReLU), g is the gradient of its output max(0, y) and every
+    /// formula above reads g·[y &gt; 0] instead: the ReLU's backward in the same passes.
     /// With <paramref name="pruneInput"/>, gx is written pruned (<see cref="GradientPrune"/>), as if
     /// <see cref="Prune"/> ran on it in place afterwards.
     /// </summary>
     void BatchNormBackward(Tensor x, Tensor g, int outer, int channels, int inner, Tensor mean, Tensor variance,
                            Tensor? weight, float eps, bool batchStatistics, Tensor? gx, Tensor sumG, Tensor sumGXhat,
-                           Tensor? reluOutput = null, GradientPrune? pruneInput = null);
+                           FusedRelu? relu = null, GradientPrune? pruneInput = null);
 
     /// <summary>
     /// Layer norm over the last <paramref name="dim"/> values of each of <paramref name="rows"/> rows:
@@ -80,3 +80,11 @@ public partial interface IBackend
     void LayerNormBackward(Tensor x, Tensor g, int rows, int dim, Tensor mean, Tensor rstd, Tensor? weight,
                            Tensor? gx, Tensor? gWeight, Tensor? gBias);
 }
+
+/// <summary>
+/// The ReLU of a fused batch-norm forward (<see cref="IBackend.BatchNormTrainForward"/> or
+/// <see cref="IBackend.BatchNormApply"/> with relu): its output max(0, y) and the bias y was computed with. The
+/// backward's mask [y &gt; 0] may be read from <see cref="Output"/> or formed again from x with the forward's own
+/// arithmetic (the same bits, one stream fewer to read); <see cref="Bias"/> is null where the forward had none.
+/// </summary>
+public sealed record FusedRelu(Tensor Output, Tensor? Bias);

@@ -47,7 +47,8 @@ public static class Normalization
     sealed class BatchNormFn : Function
     {
         Tensor _x = null!, _mean = null!, _var = null!;
-        Tensor? _weight, _reluOutput;
+        Tensor? _weight;
+        Backends.FusedRelu? _relu;
         int _outer, _channels, _inner;
         float _eps;
         bool _batchStats, _hasWeight, _hasBias;
@@ -90,7 +91,7 @@ public static class Normalization
             var inputs = new List<Tensor> { x };
             if (weight != null) inputs.Add(weight);
             if (bias != null) inputs.Add(bias);
-            if (NeedsGrad(inputs.ToArray())) { _x = x; _mean = mean; _var = var; _weight = weight; _reluOutput = relu ? y : null; }
+            if (NeedsGrad(inputs.ToArray())) { _x = x; _mean = mean; _var = var; _weight = weight; _relu = relu ? new Backends.FusedRelu(y, bias) : null; }
             return Record(y, inputs.ToArray());
         }
 
@@ -115,7 +116,7 @@ public static class Normalization
             var sumG = Tensor.Empty(new Shape(_channels), g.Device);
             var sumGXhat = Tensor.Empty(new Shape(_channels), g.Device);
             var gx = Inputs[0].RequiresGrad ? Arithmetic.NewLike(_x) : null;
-            g.Backend.BatchNormBackward(_x, g, _outer, _channels, _inner, _mean, _var, _weight, _eps, _batchStats, gx, sumG, sumGXhat, _reluOutput, InputGradientPrune);
+            g.Backend.BatchNormBackward(_x, g, _outer, _channels, _inner, _mean, _var, _weight, _eps, _batchStats, gx, sumG, sumGXhat, _relu, InputGradientPrune);
             var res = new List<Tensor?> { gx };
             if (_hasWeight) res.Add(sumGXhat);
             if (_hasBias) res.Add(sumG);

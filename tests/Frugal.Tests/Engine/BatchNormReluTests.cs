@@ -53,6 +53,38 @@ public class BatchNormReluTests
         Check.Gradients(t => t[0].BatchNormRelu(t[1], t[2], null, null, training: true), x, w, b);
     }
 
+    /// <summary>
+    /// The fused backward's ReLU mask at pre-activations of exactly zero: x takes four values, and the bias is minus
+    /// the normalised value of x = 1 as the forward computed it, so a quarter of the pre-activations are 0 and masked.
+    /// A backward that formed y by other arithmetic than the forward's (or from other statistics) would put some of
+    /// them an ulp above zero and let their gradient through.
+    /// </summary>
+    [Theory, MemberData(nameof(TestDevices.All), MemberType = typeof(TestDevices))]
+    public void Fused_backward_masks_exactly_what_the_forward_clipped(string device)
+    {
+        var d = Device.Parse(device);
+        // 16 channels with their own weights, so that a scale rounded another way differs in some of them.
+        const int c = 16, plane = 64;
+        int[] shape = [4, c, 8, 8];
+        int n = shape.Aggregate(1, (a, b) => a * b);
+        var values = Enumerable.Range(0, n).Select(i => (float)((i * 7 + i / 5) % 4) - 1).ToArray();
+        var w = Tensor.Uniform(new Shape(c), 0.5f, 2f, new Generator(3), d);
+        var unbiased = Tensor.FromArray(values, new Shape(shape), d).BatchNorm(w, null, null, null, training: true).ToArray();
+        var bias = Tensor.FromArray(Enumerable.Range(0, c).Select(k => -unbiased[Array.FindIndex(values, k * plane, v => v == 1f)]).ToArray(), new Shape(c), d);
+        (float[] Y, float[] Gx) Run(bool fused)
+        {
+            var x = Tensor.FromArray(values, new Shape(shape), d);
+            x.RequiresGrad = true;
+            var y = fused ? x.BatchNormRelu(w, bias, null, null, training: true) : x.BatchNorm(w, bias, null, null, training: true).Relu();
+            y.Backward(Tensor.Full(y.Shape, 1f, d));
+            return (y.ToArray(), x.Grad!.ToArray());
+        }
+        var f = Run(true); var u = Run(false);
+        Assert.True(Enumerable.Range(0, n).Count(i => values[i] == 1 && f.Y[i] == 0) == values.Count(v => v == 1), "x = 1 is not at the ReLU's boundary");
+        Assert.Equal(u.Y, f.Y);
+        Assert.Equal(u.Gx, f.Gx);
+    }
+
     [Fact]
     public void Sequential_fuses_an_unobserved_batch_norm_and_relu_and_keeps_observed_ones_apart()
     {

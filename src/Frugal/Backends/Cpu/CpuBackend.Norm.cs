@@ -74,14 +74,15 @@ public sealed partial class CpuBackend
 
     public void BatchNormBackward(Tensor x, Tensor g, int outer, int channels, int inner, Tensor mean, Tensor variance,
                                   Tensor? weight, float eps, bool batchStatistics, Tensor? gx, Tensor sumG, Tensor sumGXhat,
-                                  Tensor? reluOutput = null, GradientPrune? pruneInput = null)
+                                  FusedRelu? relu = null, GradientPrune? pruneInput = null)
     {
-        var p = new BnArgs(x, outer, channels, inner, weight, null, mean, variance, eps);
+        var p = new BnArgs(x, outer, channels, inner, weight, relu?.Bias, mean, variance, eps);
         // A fused prune runs on each row of gx right after it is written, while the row is in L1.
         var prune = gx == null || pruneInput == null ? null : new RowPrune(pruneInput, gx);
         var gd = Data(g); int go = g.Offset;
-        float[]? rd = reluOutput == null ? null : Data(reluOutput);
-        int ro = reluOutput?.Offset ?? 0;
+        // The row-wise path below reads the ReLU's output for its mask; the channel-wise one forms it again.
+        float[]? rd = relu == null ? null : Data(relu.Output);
+        int ro = relu?.Output.Offset ?? 0;
         var sgd = Data(sumG); var sxd = Data(sumGXhat);
         int sgo = sumG.Offset, sxo = sumGXhat.Offset;
         float[]? od = gx == null ? null : Data(gx);
@@ -91,12 +92,15 @@ public sealed partial class CpuBackend
             ForItems(channels, 2 * m, (c0, c1) =>
             {
                 // Fused with a ReLU: the channel's g·[y > 0], formed once while it is read and re-read from cache (in a
-                // per-thread buffer: a channel is 100K floats, a large-object allocation per call otherwise).
-                var masked = rd == null ? null : ThreadScratch(ref _maskedGradient, m);
+                // per-thread buffer: a channel is 100K floats, a large-object allocation per call otherwise). y is
+                // formed again from x by the forward's own NormaliseChannel arithmetic rather than read back: the same
+                // mask without a third stream from memory.
+                var masked = relu == null ? null : ThreadScratch(ref _maskedGradient, m);
                 var pruned = new PruneSums();
                 for (int c = c0; c < c1; c++)
                 {
                     float mu = p.Mean[p.MeanOffset + c], invStd = 1f / MathF.Sqrt(p.Var[p.VarOffset + c] + eps);
+                    var (scale, shift) = p.Affine(c, p.Var[p.VarOffset + c]);
                     double sg = 0, sgx = 0;
                     for (int n = 0; n < outer; n++)
                     {
@@ -105,7 +109,8 @@ public sealed partial class CpuBackend
                         if (masked != null)
                         {
                             var mr = masked.AsSpan(n * inner, inner);
-                            Simd.Zip<ReluBackwardOperator>(rd.AsSpan(ro + at, inner), gr, mr);
+                            CombineCentered(default, 0, p.X.AsSpan(p.XOffset + at, inner), mu, scale, shift, mr);
+                            Simd.Zip<ReluBackwardOperator>(mr, gr, mr);
                             gr = mr;
                         }
                         var (a, b) = SumAndCenteredDot(gr, p.X.AsSpan(p.XOffset + at, inner), mu);
@@ -236,10 +241,13 @@ public sealed partial class CpuBackend
             return (mu, (float)(sq / count));
         }
 
+        /// <summary>The channel's γσ⁻¹ and β, as the forward computes them.</summary>
+        public (float Scale, float Shift) Affine(int c, float var) => (Gamma(c) / MathF.Sqrt(var + Eps), Beta(c));
+
         /// <summary>y = (x − μ)·γσ⁻¹ + β over one channel (then max(0, y) when fused with a ReLU).</summary>
         public void NormaliseChannel(int c, float mu, float var, float[] y, int yOffset)
         {
-            float scale = Gamma(c) / MathF.Sqrt(var + Eps), shift = Beta(c);
+            var (scale, shift) = Affine(c, var);
             for (int n = 0; n < Outer; n++)
             {
                 int at = n * Row + c * Inner;

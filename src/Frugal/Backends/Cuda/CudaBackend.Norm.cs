@@ -72,12 +72,12 @@ public sealed partial class CudaBackend
 
     public void BatchNormBackward(Tensor x, Tensor g, int outer, int channels, int inner, Tensor mean, Tensor variance,
                                   Tensor? weight, float eps, bool batchStatistics, Tensor? gx, Tensor sumG, Tensor sumGXhat,
-                                  Tensor? reluOutput = null, GradientPrune? pruneInput = null)
+                                  FusedRelu? relu = null, GradientPrune? pruneInput = null)
     {
-        if (reluOutput != null)
+        if (relu != null)
         {
             var masked = Tensor.Uninitialized(g.Shape, g.Device);
-            Zip(BinaryOp.ReluBackward, reluOutput, g, masked);
+            Zip(BinaryOp.ReluBackward, relu.Output, g, masked);
             g = masked;
         }
         Launch(NormKernels.Module, "fr_batch_norm_backward", LaunchShape.PerRow(channels),
