@@ -125,6 +125,8 @@ public sealed class NeuralGradientPruning : ITrainingMethod
         public override Tensor Apply(Tensor gradient) => owner.OnGradient(layer, gradient);
         public override void Pruned(PruneStats stats)
         {
+            // Counted for `frugal bench step`; its time is inside the producer's backward (BatchNormFn).
+            if (Profiler.Enabled) Profiler.Add("grad_prune fused (time in producer)", System.Diagnostics.Stopwatch.GetTimestamp());
             owner._fusedPrunes++;
             owner.Record(layer, stats);
             owner.EndGradient();
