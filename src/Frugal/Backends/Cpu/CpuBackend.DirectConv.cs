@@ -177,9 +177,9 @@ public sealed partial class CpuBackend
             for (int h = 0; h < g.H; h++)
             {
                 int at = top + h * g.Wp + g.PadW;
-                rows.Slice(h * g.W, g.W).CopyTo(plane[at..]);
-                // This row's right border and the next row's left border are adjacent.
-                plane.Slice(at + g.W, 2 * g.PadW).Clear();
+                CopyRow(rows.Slice(h * g.W, g.W), plane[at..]);
+                // This row's right border and the next row's left border are adjacent (a few floats: no Clear call).
+                for (int k = at + g.W, end = k + 2 * g.PadW; k < end; k++) plane[k] = 0;
             }
             plane[(bottom + g.PadW)..].Clear();
         }
@@ -203,7 +203,7 @@ public sealed partial class CpuBackend
                 // Drop the Wp − OutW wrapped positions of each row.
                 for (int co = 0; co < g.Cout; co++)
                     for (int oh = 0; oh < g.OutH; oh++)
-                        yq.AsSpan(co * g.QStride + oh * g.Wp, g.OutW).CopyTo(yd.AsSpan(yo + img * outPer + outMap[co] * plane + oh * g.OutW));
+                        CopyRow(yq.AsSpan(co * g.QStride + oh * g.Wp, g.OutW), yd.AsSpan(yo + img * outPer + outMap[co] * plane + oh * g.OutW));
                 outMap.ClearUnmapped(yd, yo + img * outPer, plane);
             }
         }, Threading.Grain(work));
@@ -412,8 +412,8 @@ public sealed partial class CpuBackend
             var src = gyd.AsSpan(so + co * g.OutH * g.OutW, g.OutH * g.OutW);
             for (int oh = 0; oh < g.OutH; oh++)
             {
-                src.Slice(oh * g.OutW, g.OutW).CopyTo(row[(oh * g.Wp)..]);
-                if (oh < g.OutH - 1) row.Slice(oh * g.Wp + g.OutW, gap).Clear();
+                CopyRow(src.Slice(oh * g.OutW, g.OutW), row[(oh * g.Wp)..]);
+                if (oh < g.OutH - 1) for (int k = oh * g.Wp + g.OutW, end = k + gap; k < end; k++) row[k] = 0;
             }
             row[((g.OutH - 1) * g.Wp + g.OutW)..].Clear();
         }
