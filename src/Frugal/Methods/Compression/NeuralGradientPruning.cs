@@ -136,11 +136,17 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     PrunePlan? Plan(Layer layer)
     {
         if (!_inBackward) BeginBackward();
-        if (_phase == Phase.Estimate) return null;
-        float alpha = Threshold(layer);
+        return _phase == Phase.Estimate ? null : ThresholdPlan(layer);
+    }
+
+    /// <summary>The layer's prune at its current threshold, the same for the fused and the separate pass; null for
+    /// top-k, which needs the gradient itself.</summary>
+    PrunePlan? ThresholdPlan(Layer layer)
+    {
+        float alpha = (float)Math.Min(layer.Alpha, float.MaxValue);
         return _options.Mode switch
         {
-            GradPruneMode.Stochastic => new PrunePlan(PruneKind.Stochastic, alpha, PruneSeed(layer)),
+            GradPruneMode.Stochastic => new PrunePlan(PruneKind.Stochastic, alpha, CounterRandom.Combine(_seed, _step, 2L * layer.Index)),
             GradPruneMode.Deterministic => new PrunePlan(PruneKind.Threshold, alpha, 0),
             _ => null,
         };
@@ -239,21 +245,16 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     Tensor Prune(Layer layer, Tensor g)
     {
         long t0 = Profiler.Enabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
-        float alpha = Threshold(layer);
-        var (pruned, stats) = _options.Mode switch
+        var (pruned, stats) = ThresholdPlan(layer) switch
         {
-            GradPruneMode.Stochastic => g.PruneStochastic(alpha, PruneSeed(layer)),
-            GradPruneMode.Deterministic => g.PruneThreshold(alpha),
-            _ => g.PruneTopK((long)Math.Round((1 - layer.Target) * g.Numel)),
+            { Kind: PruneKind.Stochastic } p => g.PruneStochastic(p.Threshold, p.Seed),
+            { } p => g.PruneThreshold(p.Threshold),
+            null => g.PruneTopK((long)Math.Round((1 - layer.Target) * g.Numel)),
         };
         if (Profiler.Enabled) Profiler.Add("grad_prune prune", t0);
         Record(layer, stats);
         return pruned;
     }
-
-    static float Threshold(Layer layer) => (float)Math.Min(layer.Alpha, float.MaxValue);
-
-    ulong PruneSeed(Layer layer) => CounterRandom.Combine(_seed, _step, 2L * layer.Index);
 
     /// <summary>What a prune of the layer's gradient did, wherever it ran.</summary>
     void Record(Layer layer, PruneStats stats)
@@ -266,8 +267,9 @@ public sealed class NeuralGradientPruning : ITrainingMethod
     /// <summary>
     /// grad_sparsity: zeros / elements over every pruned gradient of the epoch; grad_pruned_steps: steps that pruned
     /// (fewer than the epoch's steps during the hot start); grad_fused_prunes: prunes that the gradient's producer
-    /// applied as it wrote the gradient (no pass of their own; see <see cref="PruneGradientHook"/>); grad_layers: per layer target, achieved sparsity, fits, μ, σ,
-    /// predicted cosine (plain and truncated), measured cosine, KS statistics (lognormal, Gaussian, Laplace).
+    /// applied as it wrote the gradient (no pass of their own; see <see cref="PruneGradientHook"/>); grad_layers: per
+    /// layer target, achieved sparsity, fits, μ, σ, predicted cosine (plain and truncated), measured cosine, KS
+    /// statistics (lognormal, Gaussian, Laplace).
     /// </summary>
     public void CollectEpochFigures(IDictionary<string, object> figures)
     {
